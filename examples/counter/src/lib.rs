@@ -1,0 +1,1 @@
+//! Example function: a counter kept in key-value storage.

@@ -1,0 +1,1 @@
+//! Example function: a long sum computed over many on_task invocations.

@@ -1,0 +1,1 @@
+//! Example function: notes kept as files through std::fs.

@@ -1,0 +1,1 @@
+//! The nexus command: build, inspect, run and (later) serve Nexus functions.

@@ -1,0 +1,1 @@
+//! The deterministic WebAssembly engine that runs Nexus functions.

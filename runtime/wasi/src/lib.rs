@@ -1,0 +1,1 @@
+//! WASI preview 1 over a virtual, key-value-backed filesystem that is part of consensus state.
