@@ -1,0 +1,3 @@
+module example.invalid/nexus/functions-sdk/go
+
+go 1.24
