@@ -45,7 +45,8 @@ fn value() -> String {
     load().to_string()
 }
 
-#[cfg(test)]
+// The mock host these tests run against exists only off wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use nexus_sdk::testing::MockHost;

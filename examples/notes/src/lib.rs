@@ -146,7 +146,8 @@ fn view(command: &str) -> Result<Vec<u8>, String> {
     run(command, true)
 }
 
-#[cfg(test)]
+// The mock host these tests run against exists only off wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use nexus_sdk::testing::MockHost;

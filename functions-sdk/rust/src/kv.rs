@@ -653,7 +653,8 @@ impl<K: OwnedKey, V: DeserializeOwned> DoubleEndedIterator for MapIter<K, V> {
     }
 }
 
-#[cfg(test)]
+// The mock host these tests run against exists only off wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::testing::MockHost;

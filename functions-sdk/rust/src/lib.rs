@@ -20,6 +20,10 @@
 //! The argument and return types each attribute accepts are listed in [`entry`]. A panic, an
 //! [`abort`] or an `Err` return fails the invocation and rolls back all its writes.
 //!
+//! The generated export is a `pub fn` named after the entry point (`on_call()`, `query()`, …) in
+//! the module of your function, which keeps its own name; natively, tests call the export after
+//! setting the mock's input. A function already named like its export becomes the export itself.
+//!
 //! ```
 //! use nexus_sdk::{kv::Item, testing::MockHost};
 //!

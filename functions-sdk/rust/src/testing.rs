@@ -35,6 +35,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An event the function emitted.
+///
+/// ```
+/// let host = nexus_sdk::testing::MockHost::new();
+/// nexus_sdk::emit("topic", [1]);
+/// let e: nexus_sdk::testing::Event = host.events().remove(0);
+/// assert_eq!((e.topic, e.data), (b"topic".to_vec(), vec![1]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The event's topic.
@@ -44,6 +51,13 @@ pub struct Event {
 }
 
 /// A log line the function wrote.
+///
+/// ```
+/// use nexus_sdk::{log::Level, testing::{LogLine, MockHost}};
+/// let host = MockHost::new();
+/// nexus_sdk::log::error("oops");
+/// assert_eq!(host.logs(), [LogLine { level: Level::Error, message: "oops".into() }]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// Its severity.
@@ -53,6 +67,14 @@ pub struct LogLine {
 }
 
 /// An outbound request the function made; the chain would answer it later through `on_reply`.
+///
+/// ```
+/// use nexus_sdk::testing::{MockHost, Request};
+/// let host = MockHost::new();
+/// nexus_sdk::eth_send(&[9; 20], b"call", 21_000);
+/// let want = Request::EthSend { id: 0, target: [9; 20], data: b"call".to_vec(), gas_limit: 21_000 };
+/// assert_eq!(host.requests(), [want]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// [`crate::eth_send`].
