@@ -3,6 +3,7 @@
 pub mod elf;
 pub mod emu;
 pub mod isa;
+pub mod stark;
 
 pub use elf::{ElfError, Program, ProgramId};
 pub use emu::{Execution, Trap};

@@ -11,8 +11,9 @@ use nexus_zkvm::elf::Program;
 use nexus_zkvm::emu::{Machine, Trap};
 use nexus_zkvm::isa::{Op, decode};
 
-const BASE: u32 = 0x10000;
-const HEADER: u32 = 52 + 32;
+mod common;
+use common::asm::*;
+
 const DATA_LEN: u32 = 256;
 const DUMP_LEN: u32 = 128;
 /// The register holding the data buffer's address; generated code never overwrites it.
@@ -35,48 +36,6 @@ impl Rng {
     fn value(&mut self) -> u32 {
         if self.below(3) == 0 { SPECIAL[self.below(SPECIAL.len() as u32) as usize] } else { self.next() }
     }
-}
-
-fn r_type(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, opc: u32) -> u32 {
-    (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc
-}
-fn i_type(imm: i32, rs1: u32, f3: u32, rd: u32, opc: u32) -> u32 {
-    (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc
-}
-fn s_type(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
-    let imm = imm as u32;
-    (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | 0x23
-}
-fn b_type(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
-    let imm = imm as u32;
-    (((imm >> 12) & 1) << 31)
-        | (((imm >> 5) & 0x3f) << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (f3 << 12)
-        | (((imm >> 1) & 0xf) << 8)
-        | (((imm >> 11) & 1) << 7)
-        | 0x63
-}
-fn j_type(imm: i32, rd: u32) -> u32 {
-    let imm = imm as u32;
-    (((imm >> 20) & 1) << 31)
-        | (((imm >> 1) & 0x3ff) << 21)
-        | (((imm >> 11) & 1) << 20)
-        | (((imm >> 12) & 0xff) << 12)
-        | (rd << 7)
-        | 0x6f
-}
-fn u_type(imm20: u32, rd: u32, opc: u32) -> u32 {
-    (imm20 << 12) | (rd << 7) | opc
-}
-
-/// `li rd, value` as `lui` + `addi`.
-fn li(code: &mut Vec<u32>, rd: u32, value: u32) {
-    let lo = ((value << 20) as i32) >> 20;
-    let hi = value.wrapping_sub(lo as u32) >> 12;
-    code.push(u_type(hi, rd, 0x37));
-    code.push(i_type(lo, rd, 0, rd, 0x13));
 }
 
 const R_OPS: [(Op, u32, u32); 18] = [
@@ -245,29 +204,12 @@ fn build_elf(body: &[u32], init: &[u32; 32], data: &[u8]) -> Vec<u8> {
     li(&mut patched, DATA_REG, data_addr);
     prologue[..2].copy_from_slice(&patched);
 
-    let mut file = Vec::new();
-    let total = HEADER + 4 * n_code + DATA_LEN + DUMP_LEN;
-    let mut ident = [0u8; 16];
-    ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1]);
-    file.extend_from_slice(&ident);
-    for half in [2u16, 0xf3] {
-        file.extend_from_slice(&half.to_le_bytes());
-    }
-    for word in [1u32, BASE + HEADER, 52, 0, 0] {
-        file.extend_from_slice(&word.to_le_bytes());
-    }
-    for half in [52u16, 32, 1, 40, 0, 0] {
-        file.extend_from_slice(&half.to_le_bytes());
-    }
-    for word in [1u32, 0, BASE, BASE, total, total, 7, 0x1000] {
-        file.extend_from_slice(&word.to_le_bytes());
-    }
-    for w in prologue.iter().chain(body).chain(&epilogue) {
-        file.extend_from_slice(&w.to_le_bytes());
-    }
-    file.extend_from_slice(data);
-    file.resize(total as usize, 0);
-    file
+    let mut code = prologue;
+    code.extend_from_slice(body);
+    code.extend_from_slice(&epilogue);
+    let mut tail = data.to_vec();
+    tail.resize((DATA_LEN + DUMP_LEN) as usize, 0);
+    elf(&code, &tail)
 }
 
 fn qemu_available() -> bool {

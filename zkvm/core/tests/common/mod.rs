@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod asm;
+
 /// Reads a guest ELF built by `scripts/build-zkvm-guests.sh`, failing with a clear message.
 pub fn guest_elf(name: &str) -> Vec<u8> {
     let dir = std::env::var_os("NEXUS_ZKVM_GUEST_DIR")

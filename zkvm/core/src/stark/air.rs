@@ -1,0 +1,564 @@
+//! The AIRs of the VM's tables and the buses connecting them.
+//!
+//! Buses (LogUp, one message = one tuple; `+` produces, `-` consumes):
+//! - `rom` (pc, decoded fields…): CPU `+1` per cycle, program ROM `-mult`.
+//! - `mem` (addr, lo, hi, ts): offline memory checking. Each CPU access consumes the previous
+//!   (value, timestamp) of its address and produces the new one; the boundary table produces the
+//!   initial state at ts 0 and consumes the final one. Registers live at `REG_BASE + r`.
+//! - `image` (addr, lo, hi): boundary rows initialised from the ELF consume the image entry.
+//! - `alu` (op, a, b, c): CPU `+1`, ALU tables `-mult`.
+//! - `io` (kind, idx_lo, idx_hi, lo, hi): CPU syscalls against the public I/O table.
+//! - `r16` / `r8` (x): 16-bit and 8-bit range checks against the range table.
+//!
+//! Words are two 16-bit limbs `(lo, hi)`; every limb written to a register or memory is range
+//! checked where it is produced (ALU outputs) or comes from public data (image, input, ROM).
+
+use std::sync::Arc;
+
+use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
+use p3_field::PrimeCharacteristicRing;
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+
+use crate::isa::Op;
+
+/// Memory-argument address of register 0; data word addresses are below it.
+pub const REG_BASE: u32 = 1 << 29;
+
+/// I/O message kinds.
+pub mod io_kind {
+    /// `READ_INPUT`: (index, word).
+    pub const INPUT: u32 = 1;
+    /// `WRITE_OUTPUT`: (index, word).
+    pub const OUTPUT: u32 = 2;
+    /// `HALT`: (0, exit code).
+    pub const EXIT: u32 = 3;
+}
+
+macro_rules! columns {
+    ($(#[$m:meta])* $module:ident { $($name:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[allow(non_upper_case_globals, missing_docs)]
+        pub mod $module {
+            columns!(@idx 0usize; $($name),*);
+            /// Column names, in index order.
+            pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+            /// Number of columns.
+            pub const WIDTH: usize = NAMES.len();
+        }
+    };
+    (@idx $i:expr; $name:ident $(, $rest:ident)*) => {
+        pub const $name: usize = $i;
+        columns!(@idx $i + 1usize; $($rest),*);
+    };
+    (@idx $i:expr;) => {};
+}
+
+columns!(
+    /// CPU columns: one row per executed instruction.
+    cpu {
+        is_real, pc, clk,
+        // Decoded instruction, checked against the ROM.
+        alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
+        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
+        // Register values: rs1, rs2, new rd, previous rd, ALU result.
+        a_lo, a_hi, b_lo, b_hi, r_lo, r_hi, rdp_lo, rdp_hi, c_lo, c_hi,
+        // Data memory slot.
+        mem_addr, mp_lo, mp_hi, mn_lo, mn_hi, q_lo,
+        // Previous timestamps and range-checked gaps of the four accesses.
+        t1, d1_lo, d1_hi, t2, d2_lo, d2_hi, tm, dm_lo, dm_hi, td, dd_lo, dd_hi,
+        // Control flow.
+        z, inv, cond, taken, jbit, next_pc,
+        // Syscall selector.
+        s_halt, s_debug, s_read, s_write,
+    }
+);
+
+columns!(
+    /// Program ROM preprocessed columns (the decoded instruction fields, as sent by the CPU).
+    rom {
+        pc, alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
+        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
+    }
+);
+
+columns!(
+    /// Program ROM main columns.
+    rom_main { mult }
+);
+
+columns!(
+    /// Memory boundary: one row per touched or initialised address, sorted by address.
+    boundary { addr, init_lo, init_hi, fin_lo, fin_hi, fin_ts, is_real, in_image, g_lo, g_hi }
+);
+
+columns!(
+    /// ELF image preprocessed columns.
+    image { addr, lo, hi, is_entry }
+);
+
+columns!(
+    /// ELF image main columns.
+    image_main { mult }
+);
+
+columns!(
+    /// Public I/O preprocessed columns: `free` rows (input) take any multiplicity, the others
+    /// exactly `fixed` (output words and the exit code exactly once, padding never).
+    io { kind, idx_lo, idx_hi, lo, hi, free, fixed }
+);
+
+columns!(
+    /// Public I/O main columns.
+    io_main { mult }
+);
+
+columns!(
+    /// Range table preprocessed columns: every 16-bit value, and whether it is a byte.
+    range { x, is_byte }
+);
+
+columns!(
+    /// Range table main columns.
+    range_main { m16, m8 }
+);
+
+columns!(
+    /// ADD/SUB table: `a + b = c + 2^32·k` for ADD, `c + b = a + 2^32·k` for SUB.
+    addsub { a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, k0, k1, is_add, is_sub, mult }
+);
+
+/// Number of fields in a ROM bus message.
+pub const ROM_MSG: usize = rom::WIDTH;
+
+/// The VM's tables, in proof order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Table {
+    /// One row per cycle.
+    Cpu,
+    /// Decoded program (preprocessed).
+    Rom,
+    /// Initial and final memory state.
+    Boundary,
+    /// ELF image (preprocessed).
+    Image,
+    /// Public input, output and exit code (preprocessed).
+    Io,
+    /// 16-bit and byte range checks (preprocessed).
+    Range,
+    /// ADD and SUB.
+    AddSub,
+}
+
+impl Table {
+    /// All tables in proof order.
+    pub const ALL: [Table; 7] =
+        [Table::Cpu, Table::Rom, Table::Boundary, Table::Image, Table::Io, Table::Range, Table::AddSub];
+
+    /// Main-trace column names.
+    pub fn column_names(self) -> &'static [&'static str] {
+        match self {
+            Table::Cpu => cpu::NAMES,
+            Table::Rom => rom_main::NAMES,
+            Table::Boundary => boundary::NAMES,
+            Table::Image => image_main::NAMES,
+            Table::Io => io_main::NAMES,
+            Table::Range => range_main::NAMES,
+            Table::AddSub => addsub::NAMES,
+        }
+    }
+}
+
+/// One table's AIR; preprocessed tables carry their fixed columns.
+#[derive(Clone, Debug)]
+pub struct VmAir {
+    /// Which table.
+    pub table: Table,
+    /// Preprocessed columns (ROM, image, I/O, range), shared between prover and verifier.
+    pub preprocessed: Option<Arc<RowMajorMatrix<crate::stark::config::Val>>>,
+}
+
+type Val = crate::stark::config::Val;
+
+impl BaseAir<Val> for VmAir {
+    fn width(&self) -> usize {
+        self.table.column_names().len()
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        self.preprocessed.as_ref().map(|m| (**m).clone())
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        self.preprocessed.as_ref().map_or(0, |m| m.width)
+    }
+
+    fn num_public_values(&self) -> usize {
+        match self.table {
+            Table::Cpu => 1,
+            _ => 0,
+        }
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        match self.table {
+            Table::Cpu => vec![cpu::is_real, cpu::pc, cpu::clk],
+            Table::Boundary => vec![boundary::addr, boundary::is_real],
+            _ => vec![],
+        }
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for VmAir {
+    fn eval(&self, builder: &mut AB) {
+        match self.table {
+            Table::Cpu => eval_cpu(builder),
+            Table::Rom => eval_rom(builder),
+            Table::Boundary => eval_boundary(builder),
+            Table::Image => eval_image(builder),
+            Table::Io => eval_io(builder),
+            Table::Range => eval_range(builder),
+            Table::AddSub => eval_addsub(builder),
+        }
+    }
+}
+
+fn c<AB: AirBuilder>(v: u32) -> AB::Expr {
+    AB::Expr::from_u32(v)
+}
+
+/// Produces (`+count`) a message, `count` being at most 1 per row.
+fn send<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
+    b.push_interaction(bus, fields, Count::bounded(count, 1));
+}
+
+/// Consumes (`-count`) a message, `count` being at most 1 per row.
+fn recv<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
+    b.push_interaction(bus, fields, Count::bounded(-count, 1));
+}
+
+/// Consumes a table entry `mult` times; the multiplicity is the provided side of a lookup.
+fn provide<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, mult: AB::Expr) {
+    b.push_interaction(bus, fields, Count::provided(-mult));
+}
+
+fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let main = b.main();
+    let l = main.current_slice().to_vec();
+    let n = main.next_slice().to_vec();
+    let x = |i: usize| -> AB::Expr { l[i].into() };
+    let nx = |i: usize| -> AB::Expr { n[i].into() };
+    let pv0: AB::Expr = b.public_values()[0].into();
+    let two16 = c::<AB>(1 << 16);
+    let one = AB::Expr::ONE;
+    let real = x(cpu::is_real);
+
+    // Booleans not fixed by the ROM lookup.
+    for col in [
+        cpu::is_real,
+        cpu::z,
+        cpu::cond,
+        cpu::taken,
+        cpu::jbit,
+        cpu::s_halt,
+        cpu::s_debug,
+        cpu::s_read,
+        cpu::s_write,
+    ] {
+        b.assert_bool(x(col));
+    }
+
+    // Start, step and end of the execution.
+    b.when_first_row().assert_one(x(cpu::is_real));
+    b.when_first_row().assert_eq(x(cpu::pc), pv0);
+    b.when_first_row().assert_zero(x(cpu::clk));
+    {
+        let mut t = b.when_transition();
+        t.assert_zero(nx(cpu::is_real) * (one.clone() - x(cpu::is_real)));
+        t.assert_zero(nx(cpu::is_real) * (nx(cpu::clk) - x(cpu::clk) - one.clone()));
+        t.assert_zero(nx(cpu::is_real) * (nx(cpu::pc) - x(cpu::next_pc)));
+        // Real rows end only at a HALT, and nothing runs after one.
+        t.assert_zero((x(cpu::is_real) - nx(cpu::is_real)) * (one.clone() - x(cpu::s_halt)));
+        t.assert_zero(x(cpu::s_halt) * nx(cpu::is_real));
+    }
+    b.when_last_row().assert_zero(x(cpu::is_real) * (one.clone() - x(cpu::s_halt)));
+
+    // The instruction at pc is the ROM's.
+    let rom_fields: Vec<AB::Expr> = (cpu::pc..=cpu::pc).chain(cpu::alu_op..=cpu::neg).map(x).collect();
+    send(b, "rom", rom_fields, real.clone());
+
+    // ALU call: (op, rs1, rs2 or imm, result).
+    let use_imm = x(cpu::use_imm);
+    let opnd_lo = use_imm.clone() * x(cpu::imm_lo) + (one.clone() - use_imm.clone()) * x(cpu::b_lo);
+    let opnd_hi = use_imm.clone() * x(cpu::imm_hi) + (one.clone() - use_imm) * x(cpu::b_hi);
+    let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
+    send(
+        b,
+        "alu",
+        vec![x(cpu::alu_op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
+        real.clone() * alu_en,
+    );
+
+    // The value written to rd.
+    for (r, cc, k, m, bb) in [
+        (cpu::r_lo, cpu::c_lo, cpu::k_lo, cpu::mp_lo, cpu::b_lo),
+        (cpu::r_hi, cpu::c_hi, cpu::k_hi, cpu::mp_hi, cpu::b_hi),
+    ] {
+        b.assert_zero(x(cpu::f_alu) * (x(r) - x(cc)));
+        b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
+        b.assert_zero(x(cpu::f_load) * (x(r) - x(m)));
+        // Syscalls other than READ_INPUT write a0 back unchanged.
+        b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(bb)));
+    }
+
+    // Next pc.
+    let seq = one.clone() - x(cpu::f_jal) - x(cpu::f_jalr) - x(cpu::f_branch);
+    let pc4 = x(cpu::pc) + c::<AB>(4);
+    b.assert_zero(real.clone() * seq * (x(cpu::next_pc) - pc4.clone()));
+    b.assert_zero(x(cpu::f_jal) * (x(cpu::next_pc) - x(cpu::target)));
+    b.assert_zero(
+        x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(cpu::taken) * (x(cpu::target) - pc4)),
+    );
+    // jalr clears bit 0; the next row's ROM lookup rejects any target that is not an aligned
+    // code address, so `jbit` needs no further constraint.
+    b.assert_zero(
+        x(cpu::f_jalr) * (x(cpu::next_pc) - x(cpu::c_lo) - two16.clone() * x(cpu::c_hi) + x(cpu::jbit)),
+    );
+
+    // Branch condition: z = [a - b == 0] for BEQ/BNE (limbs of a 16-bit-limbed difference sum
+    // to zero only if both are zero), the SLT/SLTU bit otherwise; `neg` flips it.
+    let s = x(cpu::c_lo) + x(cpu::c_hi);
+    let fb = x(cpu::f_branch);
+    b.assert_zero(fb.clone() * (s.clone() * x(cpu::inv) - one.clone() + x(cpu::z)));
+    b.assert_zero(fb.clone() * s * x(cpu::z));
+    b.assert_zero(
+        fb.clone()
+            * (x(cpu::cond) - x(cpu::eqtype) * x(cpu::z) - (one.clone() - x(cpu::eqtype)) * x(cpu::c_lo)),
+    );
+    b.assert_zero(
+        fb * (x(cpu::taken) - x(cpu::cond) - x(cpu::neg) + c::<AB>(2) * x(cpu::cond) * x(cpu::neg)),
+    );
+
+    // Data memory slot: loads/stores address word `c / 4` (c < 2^31, 4 | c); syscalls read a1.
+    let ls = x(cpu::f_load) + x(cpu::f_store);
+    b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * x(cpu::q_lo)));
+    b.assert_zero(ls.clone() * (x(cpu::mem_addr) - x(cpu::q_lo) - c::<AB>(1 << 14) * x(cpu::c_hi)));
+    b.assert_zero(x(cpu::f_ecall) * (x(cpu::mem_addr) - c::<AB>(REG_BASE + 11)));
+    let ls_real = real.clone() * ls;
+    send(b, "r16", vec![x(cpu::q_lo)], ls_real.clone());
+    send(b, "r16", vec![x(cpu::q_lo) + c::<AB>((1 << 16) - (1 << 14))], ls_real.clone());
+    send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15)], ls_real);
+    for (nw, p, bb) in [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi)] {
+        b.assert_zero((x(cpu::f_load) + x(cpu::f_ecall)) * (x(nw) - x(p)));
+        b.assert_zero(x(cpu::f_store) * (x(nw) - x(bb)));
+    }
+
+    // Syscalls: exactly one selector on ecall rows, matching a7 (= rs1's value).
+    let sys = x(cpu::s_halt) + x(cpu::s_debug) + x(cpu::s_read) + x(cpu::s_write);
+    b.assert_eq(sys, x(cpu::f_ecall));
+    b.assert_zero(
+        x(cpu::f_ecall)
+            * (x(cpu::a_lo)
+                - c::<AB>(crate::emu::syscall::HALT) * x(cpu::s_halt)
+                - c::<AB>(crate::emu::syscall::DEBUG_WRITE) * x(cpu::s_debug)
+                - c::<AB>(crate::emu::syscall::READ_INPUT) * x(cpu::s_read)
+                - c::<AB>(crate::emu::syscall::WRITE_OUTPUT) * x(cpu::s_write)),
+    );
+    b.assert_zero(x(cpu::f_ecall) * x(cpu::a_hi));
+    let io = |kind: u32, lo: usize, hi: usize, vlo: AB::Expr, vhi: AB::Expr| {
+        vec![c::<AB>(kind), x(lo), x(hi), vlo, vhi]
+    };
+    send(
+        b,
+        "io",
+        io(io_kind::INPUT, cpu::b_lo, cpu::b_hi, x(cpu::r_lo), x(cpu::r_hi)),
+        real.clone() * x(cpu::s_read),
+    );
+    send(
+        b,
+        "io",
+        io(io_kind::OUTPUT, cpu::b_lo, cpu::b_hi, x(cpu::mp_lo), x(cpu::mp_hi)),
+        real.clone() * x(cpu::s_write),
+    );
+    send(
+        b,
+        "io",
+        vec![c::<AB>(io_kind::EXIT), AB::Expr::ZERO, AB::Expr::ZERO, x(cpu::b_lo), x(cpu::b_hi)],
+        real.clone() * x(cpu::s_halt),
+    );
+
+    // Memory accesses at timestamps 4·clk + 1..4: rs1, rs2, data slot, rd.
+    let ts = |k: u32| c::<AB>(4) * x(cpu::clk) + c::<AB>(k);
+    let reg = |r: usize| c::<AB>(REG_BASE) + x(r);
+    let accesses = [
+        (
+            reg(cpu::rs1),
+            (cpu::a_lo, cpu::a_hi),
+            (cpu::a_lo, cpu::a_hi),
+            (cpu::t1, cpu::d1_lo, cpu::d1_hi),
+            real.clone(),
+        ),
+        (
+            reg(cpu::rs2),
+            (cpu::b_lo, cpu::b_hi),
+            (cpu::b_lo, cpu::b_hi),
+            (cpu::t2, cpu::d2_lo, cpu::d2_hi),
+            real.clone(),
+        ),
+        (
+            x(cpu::mem_addr),
+            (cpu::mp_lo, cpu::mp_hi),
+            (cpu::mn_lo, cpu::mn_hi),
+            (cpu::tm, cpu::dm_lo, cpu::dm_hi),
+            real.clone() * (x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall)),
+        ),
+        (
+            reg(cpu::rd),
+            (cpu::rdp_lo, cpu::rdp_hi),
+            (cpu::r_lo, cpu::r_hi),
+            (cpu::td, cpu::dd_lo, cpu::dd_hi),
+            real * x(cpu::writes_rd),
+        ),
+    ];
+    for (k, (addr, (plo, phi), (nlo, nhi), (tp, dlo, dhi), en)) in accesses.into_iter().enumerate() {
+        let now = ts(k as u32 + 1);
+        recv(b, "mem", vec![addr.clone(), x(plo), x(phi), x(tp)], en.clone());
+        send(b, "mem", vec![addr, x(nlo), x(nhi), now.clone()], en.clone());
+        // prev < now: now - prev - 1 = d_lo + 2^16·d_hi < 2^24.
+        b.assert_zero(en.clone() * (now - x(tp) - one.clone() - x(dlo) - two16.clone() * x(dhi)));
+        send(b, "r16", vec![x(dlo)], en.clone());
+        send(b, "r8", vec![x(dhi)], en);
+    }
+}
+
+fn eval_rom<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let prep = b.preprocessed().current_slice().to_vec();
+    let mult: AB::Expr = b.main().current_slice()[rom_main::mult].into();
+    let fields = prep.iter().map(|&v| v.into()).collect();
+    provide(b, "rom", fields, mult);
+}
+
+fn eval_boundary<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let main = b.main();
+    let l = main.current_slice().to_vec();
+    let n = main.next_slice().to_vec();
+    let x = |i: usize| -> AB::Expr { l[i].into() };
+    let nx = |i: usize| -> AB::Expr { n[i].into() };
+    let one = AB::Expr::ONE;
+    b.assert_bool(x(boundary::is_real));
+    b.assert_bool(x(boundary::in_image));
+    b.assert_zero(x(boundary::in_image) * (one.clone() - x(boundary::is_real)));
+    // Words outside the image start at zero.
+    b.assert_zero((one.clone() - x(boundary::in_image)) * x(boundary::init_lo));
+    b.assert_zero((one.clone() - x(boundary::in_image)) * x(boundary::init_hi));
+    {
+        // Addresses strictly increase, so each address has one initial and one final entry:
+        // next = addr + 1 + g with g < 2^29 (and every address < 2^29 + 32, so no wrap mod p).
+        let mut t = b.when_transition();
+        t.assert_zero(nx(boundary::is_real) * (one.clone() - x(boundary::is_real)));
+        t.assert_zero(
+            nx(boundary::is_real)
+                * (nx(boundary::addr)
+                    - x(boundary::addr)
+                    - one.clone()
+                    - x(boundary::g_lo)
+                    - c::<AB>(1 << 16) * x(boundary::g_hi)),
+        );
+    }
+    let real = x(boundary::is_real);
+    send(b, "r16", vec![x(boundary::g_lo)], real.clone());
+    send(b, "r16", vec![x(boundary::g_hi)], real.clone());
+    send(b, "r16", vec![x(boundary::g_hi) + c::<AB>((1 << 16) - (1 << 13))], real.clone());
+    send(
+        b,
+        "mem",
+        vec![x(boundary::addr), x(boundary::init_lo), x(boundary::init_hi), AB::Expr::ZERO],
+        real.clone(),
+    );
+    recv(
+        b,
+        "mem",
+        vec![x(boundary::addr), x(boundary::fin_lo), x(boundary::fin_hi), x(boundary::fin_ts)],
+        real,
+    );
+    send(
+        b,
+        "image",
+        vec![x(boundary::addr), x(boundary::init_lo), x(boundary::init_hi)],
+        x(boundary::in_image),
+    );
+}
+
+fn eval_image<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
+    let mult: AB::Expr = b.main().current_slice()[image_main::mult].into();
+    // Every image word must be claimed by exactly one boundary row.
+    b.assert_eq(mult.clone(), p[image::is_entry].clone());
+    provide(b, "image", vec![p[image::addr].clone(), p[image::lo].clone(), p[image::hi].clone()], mult);
+}
+
+fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
+    let mult: AB::Expr = b.main().current_slice()[io_main::mult].into();
+    b.assert_zero((AB::Expr::ONE - p[io::free].clone()) * (mult.clone() - p[io::fixed].clone()));
+    provide(b, "io", p[io::kind..=io::hi].to_vec(), mult);
+}
+
+fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
+    let m = b.main().current_slice().to_vec();
+    let m8: AB::Expr = m[range_main::m8].into();
+    b.assert_zero((AB::Expr::ONE - p[range::is_byte].clone()) * m8.clone());
+    provide(b, "r16", vec![p[range::x].clone()], m[range_main::m16].into());
+    provide(b, "r8", vec![p[range::x].clone()], m8);
+}
+
+fn eval_addsub<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
+    let l = b.main().current_slice().to_vec();
+    let x = |i: usize| -> AB::Expr { l[i].into() };
+    let two16 = c::<AB>(1 << 16);
+    for col in [addsub::k0, addsub::k1, addsub::is_add, addsub::is_sub] {
+        b.assert_bool(x(col));
+    }
+    let active = x(addsub::is_add) + x(addsub::is_sub);
+    b.assert_bool(active.clone());
+    b.assert_zero(x(addsub::mult) * (AB::Expr::ONE - active.clone()));
+    let (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi) = (
+        x(addsub::a_lo),
+        x(addsub::a_hi),
+        x(addsub::b_lo),
+        x(addsub::b_hi),
+        x(addsub::c_lo),
+        x(addsub::c_hi),
+    );
+    let (k0, k1) = (x(addsub::k0), x(addsub::k1));
+    b.assert_zero(
+        x(addsub::is_add) * (a_lo.clone() + b_lo.clone() - c_lo.clone() - two16.clone() * k0.clone()),
+    );
+    b.assert_zero(
+        x(addsub::is_add)
+            * (a_hi.clone() + b_hi.clone() + k0.clone() - c_hi.clone() - two16.clone() * k1.clone()),
+    );
+    b.assert_zero(
+        x(addsub::is_sub) * (c_lo.clone() + b_lo.clone() - a_lo.clone() - two16.clone() * k0.clone()),
+    );
+    b.assert_zero(x(addsub::is_sub) * (c_hi.clone() + b_hi.clone() + k0 - a_hi.clone() - two16 * k1));
+    send(b, "r16", vec![c_lo.clone()], active.clone());
+    send(b, "r16", vec![c_hi.clone()], active);
+    let op = x(addsub::is_add) * c::<AB>(Op::Add as u32) + x(addsub::is_sub) * c::<AB>(Op::Sub as u32);
+    provide(b, "alu", vec![op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi], x(addsub::mult));
+}
+
+/// Field element from a u32 that is known to be below the modulus.
+pub fn f(v: u32) -> Val {
+    Val::from_u32(v)
+}
+
+/// Shorthand used by the trace generator: a field zero vector.
+pub fn zeros(n: usize) -> Vec<Val> {
+    Val::zero_vec(n)
+}

@@ -1,0 +1,83 @@
+//! The STARK configuration: KoalaBear, degree-4 extension, Poseidon2 Merkle trees and
+//! challenger, and FRI parameters identified by a params id carried in every proof.
+
+use p3_challenger::DuplexChallenger;
+use p3_commit::ExtensionMmcs;
+use p3_dft::Radix2DitParallel;
+use p3_field::Field;
+use p3_field::extension::BinomialExtensionField;
+use p3_fri::{FriParameters, TwoAdicFriPcs};
+use p3_koala_bear::{KoalaBear, Poseidon2KoalaBear, default_koalabear_poseidon2_16};
+use p3_merkle_tree::MerkleTreeMmcs;
+use p3_symmetric::{PaddingFreeSponge, TruncatedPermutation};
+use p3_uni_stark::StarkConfig;
+
+/// The base field.
+pub type Val = KoalaBear;
+/// The degree-4 extension the challenges live in.
+pub type Challenge = BinomialExtensionField<Val, 4>;
+type Perm = Poseidon2KoalaBear<16>;
+type Hash = PaddingFreeSponge<Perm, 16, 8, 8>;
+type Compress = TruncatedPermutation<Perm, 2, 8, 16>;
+type ValMmcs = MerkleTreeMmcs<<Val as Field>::Packing, <Val as Field>::Packing, Hash, Compress, 2, 8>;
+type ChallengeMmcs = ExtensionMmcs<Val, Challenge, ValMmcs>;
+type Challenger = DuplexChallenger<Val, Perm, 16, 8>;
+type Dft = Radix2DitParallel<Val>;
+type Pcs = TwoAdicFriPcs<Val, Dft, ValMmcs, ChallengeMmcs>;
+/// The full STARK configuration type.
+pub type Config = StarkConfig<Pcs, Challenge, Challenger>;
+
+/// A named, versioned set of proof parameters; verifiers reject proofs for any other id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// Identifier written into every proof.
+    pub id: u32,
+    /// log2 of the FRI blowup.
+    pub log_blowup: usize,
+    /// Number of FRI queries.
+    pub num_queries: usize,
+    /// Grinding bits before the FRI queries.
+    pub query_pow_bits: usize,
+    /// log2 of the largest FRI folding arity.
+    pub max_log_arity: usize,
+}
+
+/// The default parameters: rate 1/2, 84 queries and 16 bits of grinding give
+/// 84·1 + 16 = 100 conjectured bits (the "toy problem" conjecture Plonky3 reports).
+pub const PARAMS_V1: Params =
+    Params { id: 1, log_blowup: 1, num_queries: 84, query_pow_bits: 16, max_log_arity: 3 };
+
+/// Every params id this build can verify.
+pub const KNOWN_PARAMS: [Params; 1] = [PARAMS_V1];
+
+/// Looks up parameters by id.
+pub fn params_by_id(id: u32) -> Option<Params> {
+    KNOWN_PARAMS.iter().copied().find(|p| p.id == id)
+}
+
+/// Conjectured security in bits of a parameter set (queries × log blowup + grinding).
+pub fn conjectured_bits(p: &Params) -> usize {
+    p.num_queries * p.log_blowup + p.query_pow_bits
+}
+
+/// Builds the Plonky3 configuration for a parameter set.
+pub fn make_config(p: &Params) -> Config {
+    // The published Poseidon2 round constants, so proofs do not depend on any local seed.
+    let perm = default_koalabear_poseidon2_16();
+    let hash = Hash::new(perm.clone());
+    let compress = Compress::new(perm.clone());
+    let val_mmcs = ValMmcs::new(hash, compress, 0);
+    let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
+    let fri = FriParameters {
+        log_blowup: p.log_blowup,
+        log_final_poly_len: 0,
+        max_log_arity: p.max_log_arity,
+        num_queries: p.num_queries,
+        batch_proof_of_work_bits: 0,
+        commit_proof_of_work_bits: 0,
+        query_proof_of_work_bits: p.query_pow_bits,
+        mmcs: challenge_mmcs,
+    };
+    let pcs = Pcs::new(Dft::default(), val_mmcs, fri);
+    Config::new(pcs, Challenger::new(perm))
+}
