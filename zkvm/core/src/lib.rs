@@ -1,5 +1,6 @@
 //! Nexus zkVM: an RV32IM emulator with a Plonky3 multi-table STARK prover and verifier.
 
+pub mod cli;
 pub mod elf;
 pub mod emu;
 pub mod isa;

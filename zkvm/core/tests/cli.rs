@@ -1,0 +1,29 @@
+//! The `nexus zk` command library: scaffolding, running, proving and verifying through files.
+
+mod common;
+
+use nexus_zkvm::cli;
+
+#[test]
+fn new_scaffolds_a_guest_crate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let guest = dir.path().join("my-guest");
+    cli::new_guest(&guest).expect("scaffolds");
+    for f in ["Cargo.toml", ".cargo/config.toml", "src/main.rs"] {
+        assert!(guest.join(f).exists(), "{f} missing");
+    }
+    let manifest = std::fs::read_to_string(guest.join("Cargo.toml")).expect("manifest");
+    assert!(manifest.contains("nexus-zkvm-guest"));
+    assert!(matches!(cli::new_guest(&guest), Err(cli::CliError::Exists(_))));
+}
+
+#[test]
+fn run_reports_output_cycles_and_debug_tape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elf = dir.path().join("echo.elf");
+    std::fs::write(&elf, common::guest_elf("io-echo")).expect("write");
+    let s = cli::run(&elf, b"hi").expect("runs");
+    assert_eq!((s.output_hex.as_str(), s.exit_code), ("6869", 0));
+    assert!(s.cycles > 0 && s.debug.contains("echoing 2 bytes"));
+    assert!(cli::to_json(&s).contains("\"exit_code\":0"));
+}
