@@ -1,0 +1,42 @@
+# The two commands of the README: `make dev` (the main job) and `make test` (everything CI runs).
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/nexus/target
+export NEXUS_EXAMPLES_DIR ?= $(CARGO_TARGET_DIR)/examples-wasm
+CARGO ?= cargo
+NEXUS := $(CARGO_TARGET_DIR)/release/nexus
+
+.PHONY: setup examples zkvm-guests build dev test lint bench fmt
+
+setup:
+	bash scripts/setup.sh
+
+examples: setup
+	bash scripts/build-examples.sh
+
+zkvm-guests: setup
+	@if [ -f scripts/build-zkvm-guests.sh ]; then bash scripts/build-zkvm-guests.sh; fi
+
+build:
+	$(CARGO) build --release -p nexus-node
+
+# The main job. Until the chain lands, it runs the example functions locally, with persistent
+# state, through the same runtime validators will use.
+dev: examples build
+	bash scripts/demo.sh
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: examples zkvm-guests
+	$(CARGO) test --workspace
+	bash functions-sdk/c/tests/run.sh
+	cd functions-sdk/go && go vet ./... && go test ./...
+	cd examples/go-counter && go vet ./... && go test ./...
+	$(MAKE) lint
+
+bench: examples
+	$(CARGO) bench -p nexus-runtime
+
+fmt:
+	$(CARGO) fmt --all

@@ -1,1 +1,0 @@
-//! The nexus command: build, inspect, run and (later) serve Nexus functions.
