@@ -156,8 +156,15 @@ fn run<T: WasiView>(
     caller: &mut Caller<'_, T>,
     f: impl FnOnce(&mut Env<'_>) -> Result<u64, Errno>,
 ) -> wasmtime::Result<i32> {
-    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-        return Err(HostError::NoMemory.into());
+    let memory = match caller.data_mut().wasi_parts().0.memory {
+        Some(memory) => memory,
+        None => {
+            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+                return Err(HostError::NoMemory.into());
+            };
+            caller.data_mut().wasi_parts().0.memory = Some(memory);
+            memory
+        }
     };
     let (bytes, data) = memory.data_and_store_mut(&mut *caller);
     let (ctx, storage) = data.wasi_parts();
@@ -505,7 +512,7 @@ fn fd_pwrite<T: WasiView>(
         let data = env.mem.gather(ptr(iovs), count as u32)?;
         let n = data.len() as u64;
         // POSIX: pwrite writes at `off` even on an append-mode descriptor.
-        vfs(env.storage, env.ctx).write_at(ino, off as u64, &data)?;
+        vfs(env.storage, env.ctx).write_at(ino, Some(off as u64), &data)?;
         env.mem.put_u32(ptr(nwritten), n as u32)?;
         Ok(n)
     })
@@ -698,8 +705,8 @@ fn fd_write<T: WasiView>(
                 let data = env.mem.gather(ptr(iovs), count as u32)?;
                 let n = data.len() as u64;
                 let mut vfs = vfs(env.storage, env.ctx);
-                let at = if flags & FDFLAGS_APPEND != 0 { vfs.stat_ino(ino)?.size } else { start };
-                vfs.write_at(ino, at, &data)?;
+                let append = flags & FDFLAGS_APPEND != 0;
+                let at = vfs.write_at(ino, (!append).then_some(start), &data)?;
                 drop(data);
                 *file(env.ctx, fd, 0)?.1 = at + n;
                 n

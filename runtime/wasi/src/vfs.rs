@@ -117,12 +117,19 @@ impl Inode {
         }
     }
 
+    /// The fixed-size part of the encoding: all of it for anything but a symbolic link.
+    fn header(&self) -> [u8; META_SIZE] {
+        let mut out = [self.kind.wasi_code(); META_SIZE];
+        let fields = [self.nlink, self.size, self.atim, self.mtim, self.ctim, self.parent];
+        for (slot, v) in out[1..].chunks_exact_mut(8).zip(fields) {
+            slot.copy_from_slice(&v.to_be_bytes());
+        }
+        out
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(META_SIZE + self.target.len());
-        out.push(self.kind.wasi_code());
-        for v in [self.nlink, self.size, self.atim, self.mtim, self.ctim, self.parent] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
+        out.extend_from_slice(&self.header());
         out.extend_from_slice(&self.target);
         out
     }
@@ -325,6 +332,11 @@ impl<'a> Vfs<'a> {
         self.storage.set(key, value).map_err(|_| Errno::Nospc)?;
         self.undo.push((key.to_vec(), old));
         Ok(())
+    }
+
+    /// Writes without an undo entry: only for the last write of a transaction.
+    fn put_final(&mut self, key: &[u8], value: &[u8]) -> Result<(), Errno> {
+        self.storage.set(key, value).map_err(|_| Errno::Nospc)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), Errno> {
@@ -604,12 +616,15 @@ impl<'a> Vfs<'a> {
         Ok(n)
     }
 
-    /// Writes `data` at `offset` of a regular file, growing it; returns the new size.
-    pub(crate) fn write_at(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<u64, Errno> {
-        self.txn(|v| v.write_at_inner(ino, offset, data))
+    /// Writes `data` into a regular file at `offset`, or at its end when `None`, growing it;
+    /// returns the offset written at.
+    pub(crate) fn write_at(&mut self, ino: Ino, offset: Option<u64>, data: &[u8]) -> Result<u64, Errno> {
+        self.txn(|v| v.write_last(ino, offset, data))
     }
 
-    fn write_at_inner(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<u64, Errno> {
+    /// [`Vfs::write_at`] inside a transaction, whose last step it must be: its final chunk
+    /// write is not undoable, which spares the usual one-chunk write a copy of the old chunk.
+    fn write_last(&mut self, ino: Ino, offset: Option<u64>, data: &[u8]) -> Result<u64, Errno> {
         let meta_bytes = self.storage.get(&meta_key(ino)).ok_or(Errno::Badf)?;
         let mut node = Inode::decode(&meta_bytes)?;
         match node.kind {
@@ -617,10 +632,20 @@ impl<'a> Vfs<'a> {
             FileType::Directory => return Err(Errno::Isdir),
             FileType::SymbolicLink => return Err(Errno::Inval),
         }
+        let offset = offset.unwrap_or(node.size);
         if data.is_empty() {
-            return Ok(node.size);
+            return Ok(offset);
         }
         let end = offset.checked_add(data.len() as u64).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::Fbig)?;
+        let old_size = node.size;
+        // Rewriting bytes in place within one block changes no metadata: skip that write.
+        if end > old_size || node.mtim != self.now || node.ctim != self.now {
+            node.size = node.size.max(end);
+            node.mtim = self.now;
+            node.ctim = self.now;
+            // A regular file has no target: the header is the whole encoding.
+            self.put_known(&meta_key(ino), &node.header(), Some(meta_bytes))?;
+        }
         let mut pos = offset;
         while pos < end {
             let chunk = pos / CHUNK_SIZE;
@@ -629,25 +654,29 @@ impl<'a> Vfs<'a> {
             let hi = ((end - start).min(CHUNK_SIZE)) as usize;
             let src = &data[(pos - offset) as usize..(start + hi as u64 - offset) as usize];
             let key = chunk_key(ino, chunk);
+            let full = lo == 0 && hi as u64 == CHUNK_SIZE;
+            let last = start + hi as u64 == end;
             // Chunks never hold bytes past the file size, so none exist at or after it.
-            let old = if start < node.size { self.storage.get(&key) } else { None };
-            if lo == 0 && hi as u64 == CHUNK_SIZE {
-                self.put_known(&key, src, old)?;
-            } else {
-                let mut buf = old.clone().unwrap_or_default();
+            let old = if start < old_size && !(full && last) { self.storage.get(&key) } else { None };
+            let patch = |mut buf: Vec<u8>| {
                 if buf.len() < hi {
                     buf.resize(hi, 0);
                 }
                 buf[lo..hi].copy_from_slice(src);
-                self.put_known(&key, &buf, old)?;
+                buf
+            };
+            match (full, last) {
+                (true, true) => self.put_final(&key, src)?,
+                (true, false) => self.put_known(&key, src, old)?,
+                (false, true) => self.put_final(&key, &patch(old.unwrap_or_default()))?,
+                (false, false) => {
+                    let new = patch(old.clone().unwrap_or_default());
+                    self.put_known(&key, &new, old)?;
+                }
             }
             pos = start + hi as u64;
         }
-        node.size = node.size.max(end);
-        node.mtim = self.now;
-        node.ctim = self.now;
-        self.put_known(&meta_key(ino), &node.encode(), Some(meta_bytes))?;
-        Ok(node.size)
+        Ok(offset)
     }
 
     /// Sets a regular file's size: shrinking drops the data past it, growing adds zeros.
@@ -943,7 +972,7 @@ impl<'a> Vfs<'a> {
     pub fn write_file(&mut self, path: &str, data: &[u8]) -> Result<(), Errno> {
         self.txn(|v| {
             let ino = v.open_native(path, true)?;
-            v.write_at_inner(ino, 0, data).map(drop)
+            v.write_last(ino, Some(0), data).map(drop)
         })
     }
 
@@ -951,8 +980,7 @@ impl<'a> Vfs<'a> {
     pub fn append_file(&mut self, path: &str, data: &[u8]) -> Result<(), Errno> {
         self.txn(|v| {
             let ino = v.open_native(path, false)?;
-            let size = v.inode(ino)?.size;
-            v.write_at_inner(ino, size, data).map(drop)
+            v.write_last(ino, None, data).map(drop)
         })
     }
 

@@ -54,7 +54,7 @@ fn append_and_offsets_across_chunks() {
     v.write_file("/big", &big).unwrap();
     let ino = v.stat("/big").unwrap().ino;
     // Overwrite across the first chunk boundary.
-    v.write_at(ino, CHUNK_SIZE - 2, b"ABCD").unwrap();
+    v.write_at(ino, Some(CHUNK_SIZE - 2), b"ABCD").unwrap();
     let mut expect = big.clone();
     expect[CHUNK_SIZE as usize - 2..CHUNK_SIZE as usize + 2].copy_from_slice(b"ABCD");
     assert_eq!(v.read_file("/big").unwrap(), expect);
@@ -75,7 +75,7 @@ fn sparse_files_read_zeros_and_store_only_written_chunks() {
     v.write_file("/sparse", b"").unwrap();
     let ino = v.stat("/sparse").unwrap().ino;
     let far = 100 * CHUNK_SIZE + 5;
-    v.write_at(ino, far, b"x").unwrap();
+    v.write_at(ino, Some(far), b"x").unwrap();
     assert_eq!(v.stat("/sparse").unwrap().size, far + 1);
     let data = v.read_file("/sparse").unwrap();
     assert!(data[..far as usize].iter().all(|&b| b == 0));
@@ -100,7 +100,7 @@ fn truncate_then_grow_reads_zeros() {
     // Writing past the end after a shrink leaves a zero gap too.
     v.set_len("/f", 3).unwrap();
     let ino = v.stat("/f").unwrap().ino;
-    v.write_at(ino, 8, b"z").unwrap();
+    v.write_at(ino, Some(8), b"z").unwrap();
     assert_eq!(v.read_file("/f").unwrap(), b"\x07\x07\x07\0\0\0\0\0z");
     drop(v);
     assert_eq!(keys_with(&s, b'd'), 1);
@@ -335,7 +335,7 @@ fn quota_exceeded_leaves_state_untouched() {
     let mut v = Vfs::new(&mut s, T + 5);
     // A multi-chunk write that fails on a later chunk.
     let ino = v.stat("/d/f").unwrap().ino;
-    assert_eq!(v.write_at(ino, 100, &[2u8; 30_000]), Err(Errno::Nospc));
+    assert_eq!(v.write_at(ino, Some(100), &[2u8; 30_000]), Err(Errno::Nospc));
     assert_eq!(v.write_file("/d/g", &[3u8; 30_000]), Err(Errno::Nospc));
     assert_eq!(v.append_file("/d/f", &[3u8; 16_000]), Err(Errno::Nospc));
     drop(v);
