@@ -1,5 +1,6 @@
 //! The 46 `wasi_snapshot_preview1` imports, registered with [`add_to_linker`].
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use wasmtime::{Caller, Extern, Linker};
@@ -7,7 +8,7 @@ use wasmtime::{Caller, Extern, Linker};
 use crate::ctx::{Desc, FdEntry, MAX_FDS, WasiCtx, rights};
 use crate::errno::Errno;
 use crate::gas;
-use crate::storage::Storage;
+use crate::storage::{QuotaExceeded, Storage};
 use crate::vfs::{FileStat, FileType, Ino, MAX_FILE_SIZE, OpenOptions, Vfs};
 
 const MODULE: &str = "wasi_snapshot_preview1";
@@ -168,14 +169,50 @@ fn run<T: WasiView>(
     };
     let (bytes, data) = memory.data_and_store_mut(&mut *caller);
     let (ctx, storage) = data.wasi_parts();
-    let mut env = Env { mem: Mem(bytes), ctx, storage };
+    let mut metered = Metered { inner: storage, ops: Cell::new(0) };
+    let mut env = Env { mem: Mem(bytes), ctx, storage: &mut metered };
     let result = env.ctx.mount(&mut *env.storage).and_then(|()| f(&mut env));
     let (errno, moved) = match result {
         Ok(moved) => (Errno::Success, moved),
         Err(e) => (e, 0),
     };
-    gas::charge(caller, moved)?;
+    let fuel = gas::cost(moved, metered.ops.get());
+    gas::charge_fuel(caller, fuel)?;
     Ok(i32::from(errno.code()))
+}
+
+/// Counts one call's storage accesses, which cost fuel (see [`gas::PER_STORAGE_OP`]).
+struct Metered<'s> {
+    inner: &'s mut dyn Storage,
+    ops: Cell<u64>,
+}
+
+impl Metered<'_> {
+    fn count(&self) {
+        self.ops.set(self.ops.get() + 1);
+    }
+}
+
+impl Storage for Metered<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.count();
+        self.inner.get(key)
+    }
+
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), QuotaExceeded> {
+        self.count();
+        self.inner.set(key, value)
+    }
+
+    fn delete(&mut self, key: &[u8]) {
+        self.count();
+        self.inner.delete(key);
+    }
+
+    fn next(&self, start: &[u8], exclusive: bool, reverse: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.count();
+        self.inner.next(start, exclusive, reverse)
+    }
 }
 
 fn ptr(p: i32) -> u32 {
@@ -527,7 +564,9 @@ fn fd_read<T: WasiView>(
 ) -> wasmtime::Result<i32> {
     run(&mut c, |env| {
         env.mem.slice(ptr(nread), 4)?;
-        let n = match env.ctx.fd(fd)?.desc {
+        let entry = env.ctx.fd(fd)?;
+        let n = match entry.desc {
+            Desc::Stdin if entry.rights_base & rights::FD_READ == 0 => return Err(Errno::Badf),
             Desc::Stdin => {
                 let mut done = 0u64;
                 for i in 0..count as u32 {
@@ -683,9 +722,13 @@ fn fd_write<T: WasiView>(
 ) -> wasmtime::Result<i32> {
     run(&mut c, |env| {
         env.mem.slice(ptr(nwritten), 4)?;
-        let n = match env.ctx.fd(fd)?.desc {
+        let entry = env.ctx.fd(fd)?;
+        let n = match entry.desc {
+            Desc::Stdout | Desc::Stderr if entry.rights_base & rights::FD_WRITE == 0 => {
+                return Err(Errno::Badf);
+            }
             Desc::Stdout | Desc::Stderr => {
-                let to_stdout = matches!(env.ctx.fd(fd)?.desc, Desc::Stdout);
+                let to_stdout = matches!(entry.desc, Desc::Stdout);
                 let mut n = 0;
                 for i in 0..count as u32 {
                     let (p, len) = env.mem.iov(ptr(iovs), i)?;
@@ -1029,7 +1072,7 @@ fn poll_oneoff<T: WasiView>(
             count += 1;
         }
         env.mem.put_u32(ptr(nevents), count)?;
-        Ok(u64::from(n * SUBSCRIPTION_SIZE + count * EVENT_SIZE))
+        Ok(u64::from(n) * u64::from(SUBSCRIPTION_SIZE) + u64::from(count) * u64::from(EVENT_SIZE))
     })
 }
 

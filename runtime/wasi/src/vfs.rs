@@ -458,7 +458,7 @@ impl<'a> Vfs<'a> {
         self.del_known(&entry_key(dir, name), entry.encode().to_vec());
         self.touch_dir(dir, -1, 0)?;
         let mut node = self.inode(entry.ino)?;
-        node.nlink -= 1;
+        node.nlink = node.nlink.saturating_sub(1);
         if node.nlink == 0 {
             self.doomed.push(entry.ino);
             Ok(())
