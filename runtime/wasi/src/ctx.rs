@@ -197,7 +197,18 @@ pub struct WasiCtx {
     unmounted: Vec<(u32, String)>,
     /// The guest's exported memory, found on the first host call: looking it up by name costs
     /// about 100 ns, more than the rest of a small call.
-    pub(crate) memory: Option<wasmtime::Memory>,
+    pub(crate) memory: MemoryCache,
+}
+
+/// A cached memory handle that a clone of the context does not inherit: the clone may serve
+/// another store, where the handle would not be valid.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryCache(pub Option<wasmtime::Memory>);
+
+impl Clone for MemoryCache {
+    fn clone(&self) -> Self {
+        MemoryCache(None)
+    }
 }
 
 impl WasiCtx {
@@ -242,7 +253,7 @@ impl WasiCtx {
             random: RandomStream::new(config.random_seed),
             fds,
             unmounted,
-            memory: None,
+            memory: MemoryCache::default(),
         }
     }
 

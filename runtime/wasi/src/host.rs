@@ -157,13 +157,13 @@ fn run<T: WasiView>(
     caller: &mut Caller<'_, T>,
     f: impl FnOnce(&mut Env<'_>) -> Result<u64, Errno>,
 ) -> wasmtime::Result<i32> {
-    let memory = match caller.data_mut().wasi_parts().0.memory {
+    let memory = match caller.data_mut().wasi_parts().0.memory.0 {
         Some(memory) => memory,
         None => {
             let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
                 return Err(HostError::NoMemory.into());
             };
-            caller.data_mut().wasi_parts().0.memory = Some(memory);
+            caller.data_mut().wasi_parts().0.memory.0 = Some(memory);
             memory
         }
     };

@@ -79,6 +79,7 @@
 //! | `path_open` with `OFLAGS_CREAT` and `OFLAGS_DIRECTORY` together | `EINVAL` |
 //! | `path_open` of a directory with `FD_WRITE` rights or `OFLAGS_TRUNC` | `EISDIR` |
 //! | `path_open` with `OFLAGS_CREAT` of a missing name with a trailing `/` | `EISDIR` |
+//! | `path_open` with `OFLAGS_TRUNC` but without `FD_WRITE` | truncates (POSIX leaves it open) |
 //! | unknown bits in `oflags`, `fdflags`, `fstflags`; both `X` and `X_NOW` in `fstflags` | `EINVAL` |
 //! | more than [`MAX_FDS`] descriptors | `EMFILE` |
 //! | `path_create_directory` of `.`/`..` or an existing name | `EEXIST` |
