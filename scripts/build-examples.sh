@@ -2,7 +2,7 @@
 # Builds every example function to wasm at stable paths, which the runtime's tests and
 # benchmarks read:
 #
-#   $NEXUS_EXAMPLES_DIR/{counter,notes,long-sum,c-counter,go-counter}.wasm
+#   $NEXUS_EXAMPLES_DIR/{counter,notes,long-sum,wc,c-counter,go-counter}.wasm
 #
 # NEXUS_EXAMPLES_DIR defaults to ${CARGO_TARGET_DIR:-<repo>/target}/examples-wasm.
 # Needs the toolchains of scripts/install-guest-toolchains.sh.
@@ -18,10 +18,12 @@ GO="$(command -v go || echo /usr/local/go/bin/go)"
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 rust_examples=(counter notes long-sum)
 cargo build --manifest-path "$ROOT/Cargo.toml" --target wasm32-wasip1 --profile wasm \
-  $(printf -- '-p nexus-example-%s ' "${rust_examples[@]}")
+  $(printf -- '-p nexus-example-%s ' "${rust_examples[@]}") -p nexus-example-wc
 for name in "${rust_examples[@]}"; do
   cp "$TARGET_DIR/wasm32-wasip1/wasm/nexus_example_${name//-/_}.wasm" "$OUT/$name.wasm"
 done
+# A plain WASI command (fn main, no SDK): deployed unchanged.
+cp "$TARGET_DIR/wasm32-wasip1/wasm/wc.wasm" "$OUT/wc.wasm"
 
 make --no-print-directory -C "$ROOT/examples/c-counter" OUT="$OUT/c-counter.wasm"
 

@@ -102,7 +102,8 @@ fn invocation(c: &mut Criterion) {
 
 fn pooled_instantiate(c: &mut Criterion) {
     let engine = Engine::new(&profile::engine_config()).unwrap();
-    let module = Module::new(&engine, wat::parse_str(r#"(module (memory 1) (func (export "f")))"#).unwrap()).unwrap();
+    let module =
+        Module::new(&engine, wat::parse_str(r#"(module (memory 1) (func (export "f")))"#).unwrap()).unwrap();
     c.bench_function("pooled instantiate (raw wasmtime, profile config)", |b| {
         b.iter(|| {
             let mut store = Store::new(&engine, ());
@@ -150,8 +151,16 @@ fn precompiled_load(c: &mut Criterion) {
     c.bench_function("precompiled module load (deserialize_file)", |b| {
         b.iter(|| black_box(cache.load(rt.engine(), &hash).unwrap()))
     });
-    c.bench_function("load from cache incl. validation + link", |b| b.iter(|| black_box(rt.load(&wasm).unwrap())));
+    c.bench_function("load from cache incl. validation + link", |b| {
+        b.iter(|| black_box(rt.load(&wasm).unwrap()))
+    });
 }
 
-criterion_group!(benches, invocation, pooled_instantiate, fuel_overhead, precompiled_load);
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+    criterion_group!(benches, invocation, pooled_instantiate, fuel_overhead, precompiled_load);
+}
+use group::benches;
 criterion_main!(benches);

@@ -44,7 +44,9 @@ pub enum DeployError {
         found: String,
     },
     /// The module exports no entry point at all.
-    #[error("exports no entry point; export at least one of init, on_call, on_eth_block, on_eth_log, on_reply, on_task, query or _start")]
+    #[error(
+        "exports no entry point; export at least one of init, on_call, on_eth_block, on_eth_log, on_reply, on_task, query or _start"
+    )]
     NoEntryPoint,
     /// The module imports host functions but does not export its memory as `memory`.
     #[error("imports host functions but exports no memory named `memory`")]

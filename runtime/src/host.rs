@@ -120,13 +120,23 @@ impl<S: StateReader + Send + 'static> WasiView for HostState<S> {
 }
 
 impl<S: Send> ResourceLimiter for HostState<S> {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Trapping (instead of returning -1 to `memory.grow`) gives the author a clear error
         // where an allocator would otherwise abort with a bare `unreachable`.
         if desired > self.memory_limit { Err(wasmtime::Error::new(HostTrap::MemoryLimit)) } else { Ok(true) }
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > crate::profile::MAX_TABLE_ELEMENTS {
             Err(wasmtime::Error::new(HostTrap::MemoryLimit))
         } else {
@@ -173,7 +183,11 @@ fn read_bytes<S: 'static>(
         .ok_or_else(|| abi(format!("{what} at {start:#x}+{len} is outside memory")))
 }
 
-fn write_bytes<S: 'static>(caller: &mut Caller<'_, HostState<S>>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+fn write_bytes<S: 'static>(
+    caller: &mut Caller<'_, HostState<S>>,
+    ptr: i32,
+    bytes: &[u8],
+) -> wasmtime::Result<()> {
     charge(caller, bytes.len() as u64)?;
     let mem = memory(caller)?;
     let start = ptr as u32 as usize;
@@ -220,7 +234,9 @@ fn push_request<S: StateReader>(
 }
 
 /// Defines every `nexus` host function on `linker`.
-pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker<HostState<S>>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(
+    linker: &mut Linker<HostState<S>>,
+) -> wasmtime::Result<()> {
     let m = IMPORT_MODULE;
     linker.func_wrap(m, "input_len", |mut c: Caller<'_, HostState<S>>| -> wasmtime::Result<i32> {
         charge(&mut c, 0)?;
@@ -243,25 +259,37 @@ pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker
         c.data_mut().ret = ret;
         r
     })?;
-    linker.func_wrap(m, "kv_get", |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32| -> wasmtime::Result<i32> {
-        let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
-        match c.data().overlay.get(&key) {
-            Some(v) => {
-                charge(&mut c, v.len() as u64)?;
-                Ok(set_ret(&mut c, v))
+    linker.func_wrap(
+        m,
+        "kv_get",
+        |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32| -> wasmtime::Result<i32> {
+            let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
+            match c.data().overlay.get(&key) {
+                Some(v) => {
+                    charge(&mut c, v.len() as u64)?;
+                    Ok(set_ret(&mut c, v))
+                }
+                None => Ok(NOT_FOUND),
             }
-            None => Ok(NOT_FOUND),
-        }
-    })?;
-    linker.func_wrap(m, "kv_set", |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32, vp: i32, vl: i32| {
-        let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
-        let value = read_bytes(&mut c, "value", vp, vl, abi::MAX_VALUE_LEN)?;
-        c.data_mut().overlay.set(&key, &value).map_err(|_| wasmtime::Error::new(HostTrap::Quota))
-    })?;
-    linker.func_wrap(m, "kv_delete", |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32| -> wasmtime::Result<i32> {
-        let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
-        Ok(i32::from(c.data_mut().overlay.delete(&key)))
-    })?;
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "kv_set",
+        |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32, vp: i32, vl: i32| {
+            let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
+            let value = read_bytes(&mut c, "value", vp, vl, abi::MAX_VALUE_LEN)?;
+            c.data_mut().overlay.set(&key, &value).map_err(|_| wasmtime::Error::new(HostTrap::Quota))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "kv_delete",
+        |mut c: Caller<'_, HostState<S>>, kp: i32, kl: i32| -> wasmtime::Result<i32> {
+            let key = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
+            Ok(i32::from(c.data_mut().overlay.delete(&key)))
+        },
+    )?;
     linker.func_wrap(
         m,
         "kv_next",
@@ -270,8 +298,12 @@ pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker
                 return Err(abi(format!("unknown kv_next flags {flags:#x}")));
             }
             let start = kv_key(read_bytes(&mut c, "key", kp, kl, abi::MAX_KEY_LEN)?);
-            let found =
-                c.data().overlay.next_in(&[NS_KV], &start, flags & ITER_EXCLUSIVE != 0, flags & ITER_REVERSE != 0);
+            let found = c.data().overlay.next_in(
+                &[NS_KV],
+                &start,
+                flags & ITER_EXCLUSIVE != 0,
+                flags & ITER_REVERSE != 0,
+            );
             let Some((key, value)) = found else { return Ok(NOT_FOUND) };
             let user_key = &key[1..];
             let mut ret = Vec::with_capacity(4 + user_key.len() + value.len());
@@ -282,16 +314,20 @@ pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker
             Ok(set_ret(&mut c, ret))
         },
     )?;
-    linker.func_wrap(m, "emit_event", |mut c: Caller<'_, HostState<S>>, tp: i32, tl: i32, dp: i32, dl: i32| {
-        let topic = read_bytes(&mut c, "event topic", tp, tl, abi::MAX_TOPIC_LEN)?;
-        let data = read_bytes(&mut c, "event data", dp, dl, abi::MAX_PAYLOAD_LEN)?;
-        let state = c.data_mut();
-        if state.events.len() >= MAX_EVENTS {
-            return Err(abi(format!("more than {MAX_EVENTS} events in one invocation")));
-        }
-        state.events.push(Event { topic, data });
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        "emit_event",
+        |mut c: Caller<'_, HostState<S>>, tp: i32, tl: i32, dp: i32, dl: i32| {
+            let topic = read_bytes(&mut c, "event topic", tp, tl, abi::MAX_TOPIC_LEN)?;
+            let data = read_bytes(&mut c, "event data", dp, dl, abi::MAX_PAYLOAD_LEN)?;
+            let state = c.data_mut();
+            if state.events.len() >= MAX_EVENTS {
+                return Err(abi(format!("more than {MAX_EVENTS} events in one invocation")));
+            }
+            state.events.push(Event { topic, data });
+            Ok(())
+        },
+    )?;
     linker.func_wrap(m, "log", |mut c: Caller<'_, HostState<S>>, level: i32, p: i32, l: i32| {
         if !(abi::log_level::DEBUG..=abi::log_level::ERROR).contains(&level) {
             return Err(abi(format!("log level {level} is not 0..=3")));
@@ -315,10 +351,14 @@ pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker
         charge(&mut c, 0)?;
         Ok(c.get_fuel()? as i64)
     })?;
-    linker.func_wrap(m, "abort", |mut c: Caller<'_, HostState<S>>, p: i32, l: i32| -> wasmtime::Result<()> {
-        let msg = read_bytes(&mut c, "abort message", p, l, abi::MAX_PAYLOAD_LEN)?;
-        Err(wasmtime::Error::new(HostTrap::Abort(String::from_utf8_lossy(&msg).into_owned())))
-    })?;
+    linker.func_wrap(
+        m,
+        "abort",
+        |mut c: Caller<'_, HostState<S>>, p: i32, l: i32| -> wasmtime::Result<()> {
+            let msg = read_bytes(&mut c, "abort message", p, l, abi::MAX_PAYLOAD_LEN)?;
+            Err(wasmtime::Error::new(HostTrap::Abort(String::from_utf8_lossy(&msg).into_owned())))
+        },
+    )?;
     linker.func_wrap(m, "task_schedule", |mut c: Caller<'_, HostState<S>>| {
         charge(&mut c, 0)?;
         c.data_mut().task_scheduled = true;
@@ -349,7 +389,8 @@ pub(crate) fn add_to_linker<S: StateReader + Send + 'static>(linker: &mut Linker
         |mut c: Caller<'_, HostState<S>>, fp: i32, dp: i32, dl: i32, vp: i32| -> wasmtime::Result<i64> {
             let function = read_array::<32, S>(&mut c, "function id", fp)?;
             let data = read_bytes(&mut c, "send data", dp, dl, abi::MAX_PAYLOAD_LEN)?;
-            let value = if vp == 0 { 0 } else { u128::from_le_bytes(read_array::<16, S>(&mut c, "value", vp)?) };
+            let value =
+                if vp == 0 { 0 } else { u128::from_le_bytes(read_array::<16, S>(&mut c, "value", vp)?) };
             push_request(&mut c, |id| OutboundRequest::Send { id, function, data, value })
         },
     )?;

@@ -165,9 +165,13 @@ impl Reencode for Instrumenter<'_> {
             [] => BlockType::Empty,
             [t] => BlockType::Result(self.val_type(*t)?),
             _ => BlockType::FunctionType(
-                self.block_types.iter().find(|(orig, _)| *orig == type_index).map(|(_, added)| *added).ok_or(
-                    Error::UserError(DeployError::Compile("missing block type for multi-value result".into())),
-                )?,
+                self.block_types
+                    .iter()
+                    .find(|(orig, _)| *orig == type_index)
+                    .map(|(_, added)| *added)
+                    .ok_or(Error::UserError(DeployError::Compile(
+                        "missing block type for multi-value result".into(),
+                    )))?,
             ),
         };
 

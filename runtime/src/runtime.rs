@@ -58,6 +58,8 @@ pub struct Call {
     pub env: Vec<(String, String)>,
     /// Seed of the deterministic `random_get` stream.
     pub random_seed: [u8; 32],
+    /// Extra WASI preopens `(guest path, directory in the function's filesystem)`; `/` is always there.
+    pub preopens: Vec<(String, String)>,
 }
 
 impl Call {
@@ -72,6 +74,7 @@ impl Call {
             args: vec!["function".into()],
             env: Vec::new(),
             random_seed: [0; 32],
+            preopens: Vec::new(),
         }
     }
 }
@@ -119,7 +122,8 @@ pub struct InvocationResult {
 impl<S: StateReader + Send + 'static> Runtime<S> {
     /// A runtime with the deterministic profile and, optionally, a compiled-module cache directory.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, DeployError> {
-        let engine = Engine::new(&profile::engine_config()).map_err(|e| DeployError::Compile(e.to_string()))?;
+        let engine =
+            Engine::new(&profile::engine_config()).map_err(|e| DeployError::Compile(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         nexus_wasi::add_to_linker(&mut linker).map_err(|e| DeployError::Compile(e.to_string()))?;
         host::add_to_linker(&mut linker).map_err(|e| DeployError::Compile(e.to_string()))?;
@@ -144,7 +148,8 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
             Some(m) => m,
             None => {
                 let instrumented = instrument::instrument(wasm, &info)?;
-                let m = Module::new(&self.engine, &instrumented).map_err(|e| DeployError::Compile(e.to_string()))?;
+                let m = Module::new(&self.engine, &instrumented)
+                    .map_err(|e| DeployError::Compile(e.to_string()))?;
                 if let Some(c) = &self.cache {
                     // A cache that cannot be written only costs a recompile next time.
                     let _ = c.store(&code_hash, &m);
@@ -156,7 +161,12 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
     }
 
     /// Links an already-compiled module (from [`Runtime::load`] or the cache).
-    fn finish_load(&self, code_hash: [u8; 32], info: ModuleInfo, module: &Module) -> Result<Function<S>, DeployError> {
+    fn finish_load(
+        &self,
+        code_hash: [u8; 32],
+        info: ModuleInfo,
+        module: &Module,
+    ) -> Result<Function<S>, DeployError> {
         let pre = self.linker.instantiate_pre(module).map_err(|e| DeployError::UnknownImport {
             module: "?".into(),
             name: "?".into(),
@@ -170,7 +180,8 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
     /// Never panics on anything the module does; every failure is in `outcome`.
     pub fn invoke(&self, f: &Function<S>, call: Call, state: S) -> (InvocationResult, S) {
         let memory_limit =
-            f.info.manifest.limits.memory_bytes.unwrap_or(DEFAULT_MEMORY_BYTES).min(MAX_MEMORY_BYTES) as usize;
+            f.info.manifest.limits.memory_bytes.unwrap_or(DEFAULT_MEMORY_BYTES).min(MAX_MEMORY_BYTES)
+                as usize;
         let command = f.info.is_command();
         let wasi = WasiCtx::new(WasiConfig {
             args: call.args,
@@ -179,7 +190,7 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
             time_ns: call.context.time_ns,
             random_seed: call.random_seed,
             max_output_bytes: MAX_STDIO_BYTES,
-            preopens: Vec::new(),
+            preopens: call.preopens,
         });
         let host = HostState {
             overlay: Overlay::new(state, call.storage_quota),
@@ -199,7 +210,8 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
         };
         let mut store = Store::new(&self.engine, host);
         store.limiter(|h| h);
-        let upfront = gas::INVOCATION_BASE + (f.info.initial_memory_bytes >> 16) * gas::INITIAL_MEMORY_PER_PAGE;
+        let upfront =
+            gas::INVOCATION_BASE + (f.info.initial_memory_bytes >> 16) * gas::INITIAL_MEMORY_PER_PAGE;
         let outcome = match call.fuel.checked_sub(upfront) {
             None => Err(InvocationError::OutOfGas),
             Some(fuel) => {
@@ -208,7 +220,8 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
             }
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
-        let fuel_used = if outcome == Err(InvocationError::OutOfGas) { call.fuel } else { call.fuel - fuel_left };
+        let fuel_used =
+            if outcome == Err(InvocationError::OutOfGas) { call.fuel } else { call.fuel - fuel_left };
         let mut host = store.into_data();
         let (stdout, stderr) = host.wasi.take_output();
         let (stdout, stderr) = (stdout.bytes, stderr.bytes);
@@ -220,7 +233,9 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
             Ok(Some(TASK_DONE)) => (TaskControl::Done, Ok(())),
             Ok(Some(other)) => (
                 TaskControl::None,
-                Err(InvocationError::AbiViolation(format!("on_task returned {other}, expected 0 (done) or 1 (continue)"))),
+                Err(InvocationError::AbiViolation(format!(
+                    "on_task returned {other}, expected 0 (done) or 1 (continue)"
+                ))),
             ),
             Ok(None) if host.task_scheduled => (TaskControl::Schedule, Ok(())),
             Ok(None) => (TaskControl::None, Ok(())),
@@ -283,7 +298,11 @@ fn run<S: StateReader + Send + 'static>(
 }
 
 /// Maps an engine error to the stable enum.
-fn classify<S: 'static>(e: wasmtime::Error, store: &mut Store<HostState<S>>, instance: Option<&Instance>) -> InvocationError {
+fn classify<S: 'static>(
+    e: wasmtime::Error,
+    store: &mut Store<HostState<S>>,
+    instance: Option<&Instance>,
+) -> InvocationError {
     if let Some(t) = e.downcast_ref::<HostTrap>() {
         return match t {
             HostTrap::Abi(m) => InvocationError::AbiViolation(m.clone()),
@@ -305,10 +324,16 @@ fn classify<S: 'static>(e: wasmtime::Error, store: &mut Store<HostState<S>>, ins
                 .and_then(|i| i.get_global(&mut *store, DEPTH_EXPORT))
                 .and_then(|g| g.get(&mut *store).i32())
                 .map_or(0, |d| d as u32);
-            if depth > MAX_CALL_DEPTH_UNITS { InvocationError::StackDepth } else { InvocationError::Unreachable }
+            if depth > MAX_CALL_DEPTH_UNITS {
+                InvocationError::StackDepth
+            } else {
+                InvocationError::Unreachable
+            }
         }
         Trap::MemoryOutOfBounds | Trap::HeapMisaligned => InvocationError::MemoryOutOfBounds,
-        Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::NullReference => InvocationError::TableOutOfBounds,
+        Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::NullReference => {
+            InvocationError::TableOutOfBounds
+        }
         Trap::BadSignature => InvocationError::BadSignature,
         Trap::IntegerOverflow => InvocationError::IntegerOverflow,
         Trap::IntegerDivisionByZero => InvocationError::DivisionByZero,

@@ -109,7 +109,8 @@ impl<S: StateReader> Overlay<S> {
         match self.used_before {
             Some(u) => u,
             None => {
-                let u = self.base.get(META_USED).and_then(|v| v.try_into().ok()).map_or(0, u64::from_le_bytes);
+                let u =
+                    self.base.get(META_USED).and_then(|v| v.try_into().ok()).map_or(0, u64::from_le_bytes);
                 self.used_before = Some(u);
                 u
             }
@@ -277,7 +278,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn model_next(m: &MemState, prefix: &[u8], start: &[u8], excl: bool, rev: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn model_next(
+        m: &MemState,
+        prefix: &[u8],
+        start: &[u8],
+        excl: bool,
+        rev: bool,
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         let it = m.iter().filter(|(k, _)| k.starts_with(prefix));
         let hit = |k: &Vec<u8>| {
             let whole_ns = rev && start.len() <= prefix.len();

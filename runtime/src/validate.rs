@@ -15,14 +15,52 @@ use wasmparser::{
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 /// The 46 functions of WASI preview 1, all provided by `nexus_wasi`.
 pub const WASI_FUNCTIONS: [&str; 46] = [
-    "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get", "clock_time_get",
-    "fd_advise", "fd_allocate", "fd_close", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags",
-    "fd_fdstat_set_rights", "fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread",
-    "fd_prestat_get", "fd_prestat_dir_name", "fd_pwrite", "fd_read", "fd_readdir", "fd_renumber", "fd_seek",
-    "fd_sync", "fd_tell", "fd_write", "path_create_directory", "path_filestat_get", "path_filestat_set_times",
-    "path_link", "path_open", "path_readlink", "path_remove_directory", "path_rename", "path_symlink",
-    "path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise", "sched_yield", "random_get", "sock_accept",
-    "sock_recv", "sock_send", "sock_shutdown",
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "sched_yield",
+    "random_get",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
 ];
 /// Export the runtime adds to read its call-depth counter; user modules may not use it.
 pub const DEPTH_EXPORT: &str = "__nexus_depth";
@@ -158,7 +196,9 @@ fn analyze_with(wasm: &[u8], features: WasmFeatures) -> Result<ModuleInfo, Deplo
                     exports.push((e.name.to_string(), e.kind, e.index));
                 }
             }
-            Payload::CustomSection(c) if c.name() == MANIFEST_SECTION => manifest_bytes.extend_from_slice(c.data()),
+            Payload::CustomSection(c) if c.name() == MANIFEST_SECTION => {
+                manifest_bytes.extend_from_slice(c.data())
+            }
             _ => {}
         }
         if let ValidPayload::Func(func, body) = valid {
@@ -221,7 +261,8 @@ fn analyze_with(wasm: &[u8], features: WasmFeatures) -> Result<ModuleInfo, Deplo
 }
 
 fn check_import(module: &str, name: &str, ty: &FuncType) -> Result<(), DeployError> {
-    let unknown = |detail: String| DeployError::UnknownImport { module: module.into(), name: name.into(), detail };
+    let unknown =
+        |detail: String| DeployError::UnknownImport { module: module.into(), name: name.into(), detail };
     match module {
         IMPORT_MODULE => {
             let Some((_, params, results)) = HOST_FUNCTIONS.iter().find(|(n, ..)| *n == name) else {
@@ -262,9 +303,10 @@ fn frame_units(
     fv.read_locals(&mut reader).map_err(|e| malformed(&e))?;
     let mut max_height = 0u32;
     while !reader.eof() {
-        reader.visit_operator(&mut fv.visitor(reader.original_position())).map_err(|e| malformed(&e))?.map_err(
-            |e| malformed(&e),
-        )?;
+        reader
+            .visit_operator(&mut fv.visitor(reader.original_position()))
+            .map_err(|e| malformed(&e))?
+            .map_err(|e| malformed(&e))?;
         max_height = max_height.max(fv.operand_stack_height());
     }
     reader.finish_expression(&fv.visitor(reader.original_position())).map_err(|e| malformed(&e))?;

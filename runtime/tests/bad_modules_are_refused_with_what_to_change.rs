@@ -41,13 +41,17 @@ fn non_deterministic_or_unsupported_features_are_named() {
 fn imports_outside_the_abi_are_refused() {
     let e = refuse(r#"(module (import "env" "now" (func)) (func (export "on_call")))"#);
     assert!(matches!(e, DeployError::UnknownImport { ref module, .. } if module == "env"), "{e}");
-    let e = refuse(r#"(module (import "nexus" "teleport" (func)) (memory (export "memory") 1) (func (export "on_call")))"#);
+    let e = refuse(
+        r#"(module (import "nexus" "teleport" (func)) (memory (export "memory") 1) (func (export "on_call")))"#,
+    );
     assert!(e.to_string().contains("no such host function"), "{e}");
     let e = refuse(
         r#"(module (import "nexus" "kv_get" (func (param i64) (result i32))) (memory (export "memory") 1) (func (export "on_call")))"#,
     );
     assert!(e.to_string().contains("host provides"), "{e}");
-    let e = refuse(r#"(module (import "wasi_snapshot_preview1" "sock_open" (func)) (memory (export "memory") 1) (func (export "on_call")))"#);
+    let e = refuse(
+        r#"(module (import "wasi_snapshot_preview1" "sock_open" (func)) (memory (export "memory") 1) (func (export "on_call")))"#,
+    );
     assert!(e.to_string().contains("not a wasi_snapshot_preview1 function"), "{e}");
     let e = refuse(r#"(module (import "nexus" "memory" (memory 1)) (func (export "on_call")))"#);
     assert!(e.to_string().contains("only functions can be imported"), "{e}");
@@ -62,7 +66,8 @@ fn entry_points_must_exist_and_have_the_abi_signature() {
     assert!(e.to_string().contains("() -> i32"), "{e}");
     let e = refuse(r#"(module (import "nexus" "input_len" (func (result i32))) (func (export "on_call")))"#);
     assert_eq!(e, DeployError::NoMemoryExport);
-    let e = refuse(r#"(module (global (export "__nexus_depth") i32 (i32.const 0)) (func (export "on_call")))"#);
+    let e =
+        refuse(r#"(module (global (export "__nexus_depth") i32 (i32.const 0)) (func (export "on_call")))"#);
     assert!(matches!(e, DeployError::ReservedName(_)));
 }
 

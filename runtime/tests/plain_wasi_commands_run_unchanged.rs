@@ -52,3 +52,16 @@ fn a_non_zero_exit_code_fails_the_call_and_keeps_the_code() {
     assert!(r.output.is_empty());
     assert_eq!(r.stdout, b"X", "stdout is kept for debugging even when the call fails");
 }
+
+#[test]
+fn an_ordinary_rust_program_keeps_its_files_between_runs() {
+    let rt = runtime();
+    let f = rt.load(&example("wc")).expect("wc loads");
+    assert!(f.info.is_command());
+    let mut state = MemState::new();
+    let first = call(&rt, &f, EntryPoint::Start, b"one two\nthree\n", &mut state);
+    assert_eq!(first.outcome, Ok(()), "{first:?}");
+    assert_eq!(String::from_utf8_lossy(&first.output), "2 3 14 (total bytes so far: 14)\n");
+    let second = call(&rt, &f, EntryPoint::Start, b"four", &mut state);
+    assert_eq!(String::from_utf8_lossy(&second.output), "1 1 4 (total bytes so far: 18)\n");
+}

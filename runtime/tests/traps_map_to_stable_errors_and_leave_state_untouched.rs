@@ -57,14 +57,23 @@ fn every_trap_class_maps_to_its_error_and_no_write_survives() {
         let mut state = MemState::new();
         let r = call(&rt, &f, EntryPoint::OnCall, &[mode], &mut state);
         assert_eq!(r.outcome, Err(expected), "mode {mode}");
-        assert!(r.diff.is_empty() && r.events.is_empty() && r.requests.is_empty(), "mode {mode} kept effects");
+        assert!(
+            r.diff.is_empty() && r.events.is_empty() && r.requests.is_empty(),
+            "mode {mode} kept effects"
+        );
         assert!(state.is_empty(), "mode {mode} changed state");
     }
     let mut state = MemState::new();
     let r = call(&rt, &f, EntryPoint::OnCall, &[7], &mut state);
-    assert!(matches!(r.outcome, Err(InvocationError::AbiViolation(ref m)) if m.contains("exceeds the limit")), "{r:?}");
+    assert!(
+        matches!(r.outcome, Err(InvocationError::AbiViolation(ref m)) if m.contains("exceeds the limit")),
+        "{r:?}"
+    );
     let r = call(&rt, &f, EntryPoint::OnCall, &[11], &mut state);
-    assert!(matches!(r.outcome, Err(InvocationError::AbiViolation(ref m)) if m.contains("outside memory")), "{r:?}");
+    assert!(
+        matches!(r.outcome, Err(InvocationError::AbiViolation(ref m)) if m.contains("outside memory")),
+        "{r:?}"
+    );
     assert!(state.is_empty());
 }
 

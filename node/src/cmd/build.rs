@@ -35,7 +35,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = dir.join(format!("{name}.wasm"));
     let hint = "run scripts/install-guest-toolchains.sh from the Nexus repository";
     if dir.join("Cargo.toml").exists() {
-        let target_dir = dir.join("target");
+        // Honour CARGO_TARGET_DIR like cargo does, so many projects can share one build cache.
+        let target_dir =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
         run_tool(
             Command::new("cargo")
                 .args(["build", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
@@ -45,8 +47,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "cargo",
             hint,
         )?;
-        let artifact = target_dir.join("wasm32-wasip1/release").join(format!("{}.wasm", name.replace('-', "_")));
-        std::fs::copy(&artifact, &out).with_context(|| format!("expected {} after the build", artifact.display()))?;
+        let artifact =
+            target_dir.join("wasm32-wasip1/release").join(format!("{}.wasm", name.replace('-', "_")));
+        std::fs::copy(&artifact, &out)
+            .with_context(|| format!("expected {} after the build", artifact.display()))?;
     } else if dir.join("go.mod").exists() {
         run_tool(
             Command::new("go")
@@ -67,12 +71,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         sources.sort();
         if sources.is_empty() {
-            bail!("{} has no Cargo.toml, go.mod or C/C++ sources; create a project with `nexus new`", dir.display());
+            bail!(
+                "{} has no Cargo.toml, go.mod or C/C++ sources; create a project with `nexus new`",
+                dir.display()
+            );
         }
         let sdk = args.sdk.unwrap_or_else(super::new::default_sdk_dir);
         let cpp = sources.iter().any(|p| p.extension().is_some_and(|x| x != "c"));
         // Debian's clang 14 and wasi-libc know the target as wasm32-wasi; newer ones as wasm32-wasip1.
-        let target = if Path::new("/usr/lib/wasm32-wasip1").exists() { "wasm32-wasip1" } else { "wasm32-wasi" };
+        let target =
+            if Path::new("/usr/lib/wasm32-wasip1").exists() { "wasm32-wasip1" } else { "wasm32-wasi" };
         run_tool(
             Command::new(if cpp { "clang++" } else { "clang" })
                 .arg(format!("--target={target}"))

@@ -40,7 +40,9 @@ fn list(wasm: &[u8]) -> Listing {
                 }
             }
             Payload::ExportSection(r) => {
-                l.exports.extend(r.into_iter().map_while(Result::ok).map(|e| format!("{} ({:?})", e.name, e.kind)));
+                l.exports.extend(
+                    r.into_iter().map_while(Result::ok).map(|e| format!("{} ({:?})", e.name, e.kind)),
+                );
             }
             _ => {}
         }
@@ -69,7 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(f) => {
                 let m = &f.info.manifest;
                 v["kind"] = if f.info.is_command() { "wasi-command" } else { "nexus-function" }.into();
-                v["entry_points"] = f.info.entry_points.iter().map(|e| e.export_name()).collect::<Vec<_>>().into();
+                v["entry_points"] =
+                    f.info.entry_points.iter().map(|e| e.export_name()).collect::<Vec<_>>().into();
                 v["manifest"] = serde_json::json!({
                     "abi_version": m.abi_version,
                     "triggers": m.triggers.iter().map(describe_trigger).collect::<Vec<_>>(),
@@ -84,7 +87,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match &loaded {
             Ok(f) => {
                 let m = &f.info.manifest;
-                println!("valid {} (ABI v{})", if f.info.is_command() { "WASI command" } else { "Nexus function" }, m.abi_version);
+                println!(
+                    "valid {} (ABI v{})",
+                    if f.info.is_command() { "WASI command" } else { "Nexus function" },
+                    m.abi_version
+                );
                 let entries: Vec<_> = f.info.entry_points.iter().map(|e| e.export_name()).collect();
                 println!("entry points: {}", entries.join(", "));
                 if m.triggers.is_empty() {

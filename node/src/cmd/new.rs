@@ -43,37 +43,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && args.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && args.name.starts_with(|c: char| c.is_ascii_alphabetic());
     if !valid {
-        bail!("`{}` is not a valid project name: use letters, digits, `-` and `_`, starting with a letter", args.name);
+        bail!(
+            "`{}` is not a valid project name: use letters, digits, `-` and `_`, starting with a letter",
+            args.name
+        );
     }
     let dir = PathBuf::from(&args.name);
     if dir.exists() {
         bail!("{} already exists; pick another name or remove it", dir.display());
     }
     let sdk = args.sdk.unwrap_or_else(default_sdk_dir);
-    let sdk = sdk.canonicalize().with_context(|| format!("SDK folder {} not found; pass --sdk", sdk.display()))?;
+    let sdk =
+        sdk.canonicalize().with_context(|| format!("SDK folder {} not found; pass --sdk", sdk.display()))?;
     let path = |p: &str| sdk.join(p).display().to_string();
     let files: Vec<(&str, String)> = match args.lang {
         Lang::Rust => vec![
             (
                 "Cargo.toml",
-                render(include_str!("../../templates/rust/Cargo.toml.tmpl"), &[
-                    ("name", &args.name),
-                    ("sdk_path", &path("rust")),
-                ]),
+                render(
+                    include_str!("../../templates/rust/Cargo.toml.tmpl"),
+                    &[("name", &args.name), ("sdk_path", &path("rust"))],
+                ),
             ),
             ("src/lib.rs", render(include_str!("../../templates/rust/lib.rs.tmpl"), &[("name", &args.name)])),
         ],
         Lang::C => vec![
-            ("function.c", render(include_str!("../../templates/c/function.c.tmpl"), &[("name", &args.name)])),
-            ("nexus.h", std::fs::read_to_string(sdk.join("c/nexus.h")).context("reading nexus.h from the SDK")?),
+            (
+                "function.c",
+                render(include_str!("../../templates/c/function.c.tmpl"), &[("name", &args.name)]),
+            ),
+            (
+                "nexus.h",
+                std::fs::read_to_string(sdk.join("c/nexus.h")).context("reading nexus.h from the SDK")?,
+            ),
         ],
         Lang::Go => vec![
             (
                 "go.mod",
-                render(include_str!("../../templates/go/go.mod.tmpl"), &[
-                    ("name", &args.name),
-                    ("go_sdk_path", &path("go")),
-                ]),
+                render(
+                    include_str!("../../templates/go/go.mod.tmpl"),
+                    &[("name", &args.name), ("go_sdk_path", &path("go"))],
+                ),
             ),
             ("main.go", render(include_str!("../../templates/go/main.go.tmpl"), &[("name", &args.name)])),
         ],

@@ -93,7 +93,8 @@ fn mount(state: &mut MemState, spec: &str, time_ns: u64) -> anyhow::Result<()> {
 }
 
 fn copy_in(vfs: &mut Vfs<'_>, host: &Path, guest: &str) -> anyhow::Result<()> {
-    vfs.create_dir_all(guest).map_err(|e| anyhow::anyhow!("cannot create {guest} in the function's filesystem: {e}"))?;
+    vfs.create_dir_all(guest)
+        .map_err(|e| anyhow::anyhow!("cannot create {guest} in the function's filesystem: {e}"))?;
     let mut entries: Vec<_> = std::fs::read_dir(host)
         .with_context(|| format!("cannot read {}", host.display()))?
         .collect::<Result<_, _>>()?;
@@ -142,14 +143,18 @@ fn changed_files(before: &[(String, u64, u64)], after: &[(String, u64, u64)]) ->
 }
 
 fn kv_writes(diff: &StateDiff) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-    diff.iter().filter(|(k, _)| k.first() == Some(&NS_KV)).map(|(k, v)| (k[1..].to_vec(), v.clone())).collect()
+    diff.iter()
+        .filter(|(k, _)| k.first() == Some(&NS_KV))
+        .map(|(k, v)| (k[1..].to_vec(), v.clone()))
+        .collect()
 }
 
 /// Runs `nexus run`; the process exit code follows the function's.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.wasm).with_context(|| format!("cannot read {}", args.wasm.display()))?;
     let runtime: Runtime<MemState> = Runtime::new(None)?;
-    let function = runtime.load(&wasm).map_err(|e| anyhow::anyhow!("{} cannot run: {e}", args.wasm.display()))?;
+    let function =
+        runtime.load(&wasm).map_err(|e| anyhow::anyhow!("{} cannot run: {e}", args.wasm.display()))?;
     let entry = match &args.entry {
         Some(name) => EntryPoint::from_export_name(name)
             .with_context(|| format!("unknown entry point `{name}`; use one of init, migrate, on_call, on_eth_block, on_eth_log, on_reply, on_task, query, _start"))?,
@@ -167,7 +172,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files_before = walk(&state, time_ns);
     let mut call = Call::new(entry, super::parse_input(&args.input)?);
     call.fuel = args.fuel;
-    call.context = Context { chain_id: "nexus-local".into(), height: args.height, time_ns, ..Context::default() };
+    call.context =
+        Context { chain_id: "nexus-local".into(), height: args.height, time_ns, ..Context::default() };
     call.args = std::iter::once(args.wasm.display().to_string()).chain(args.args.iter().cloned()).collect();
     call.env = args
         .env

@@ -89,7 +89,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", cli::to_json(&s));
             } else {
-                println!("program {}\nexit code {}\ncycles {}\noutput 0x{}", s.program_id, s.exit_code, s.cycles, s.output_hex);
+                println!(
+                    "program {}\nexit code {}\ncycles {}\noutput 0x{}",
+                    s.program_id, s.exit_code, s.cycles, s.output_hex
+                );
                 if !s.debug.is_empty() {
                     println!("debug:\n{}", s.debug.trim_end());
                 }
