@@ -199,7 +199,9 @@ impl Manifest {
                     }
                     push_unique(&mut m.triggers, Trigger::EthBlocks);
                 }
-                TAG_ETH_LOGS => push_unique(&mut m.triggers, Trigger::EthLogs(EthLogFilter::decode(payload)?)),
+                TAG_ETH_LOGS => {
+                    push_unique(&mut m.triggers, Trigger::EthLogs(EthLogFilter::decode(payload)?))
+                }
                 TAG_EVERY => {
                     let blocks = u64::decode(payload)?;
                     if blocks == 0 {
@@ -257,7 +259,10 @@ mod tests {
     #[test]
     fn bad_manifests_are_refused_with_the_reason() {
         assert_eq!(Manifest::parse(&[9, 0, 0, 0, 0]), Err(ManifestError::UnknownRecord(9)));
-        assert_eq!(Manifest::parse(&record(TAG_ABI, &99u32.encode())), Err(ManifestError::UnsupportedAbi(99)));
+        assert_eq!(
+            Manifest::parse(&record(TAG_ABI, &99u32.encode())),
+            Err(ManifestError::UnsupportedAbi(99))
+        );
         assert_eq!(
             Manifest::parse(&Manifest::trigger_record(&Trigger::Every { blocks: 0 })),
             Err(ManifestError::ZeroPeriod)
