@@ -49,10 +49,8 @@ fn main() {
     for i in (0..60).rev() {
         fs::write(format!("/data/sub/file-{i:03}"), i.to_string()).unwrap();
     }
-    let names: Vec<String> = fs::read_dir("/data/sub")
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names: Vec<String> =
+        fs::read_dir("/data/sub").unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names.len(), 60);
