@@ -8,7 +8,6 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::elf::Program;
-use crate::stark::config::{PARAMS_V1, conjectured_bits};
 use crate::stark::{Proof, prove_program, verify_program};
 
 /// Why a `nexus zk` command failed; each message names the thing to fix.
@@ -200,8 +199,10 @@ pub struct ProveSummary {
     pub peak_rss_bytes: Option<u64>,
     /// Size of the proof file in bytes.
     pub proof_bytes: usize,
-    /// Conjectured security bits of the parameters used.
+    /// Conjectured security bits of the proof (Plonky3's FRI conjecture).
     pub security_bits: usize,
+    /// Proven security bits of the proof (Plonky3's proven bound).
+    pub proven_security_bits: usize,
     /// SIMD level the prover was compiled for.
     pub simd: String,
 }
@@ -221,6 +222,7 @@ pub fn prove(
     let start = Instant::now();
     let proven = prove_program(&program, input)?;
     let prove_seconds = start.elapsed().as_secs_f64();
+    let security = proven.security;
     let file = ProofFile { output: proven.output, exit_code: proven.exit_code, proof: proven.proof };
     let encoded = postcard::to_allocvec(&file).expect("proof file serialization cannot fail");
     write(proof_out, &encoded)?;
@@ -234,7 +236,8 @@ pub fn prove(
         prove_seconds,
         peak_rss_bytes: peak_rss_bytes(),
         proof_bytes: encoded.len(),
-        security_bits: conjectured_bits(&PARAMS_V1),
+        security_bits: security.conjectured_bits,
+        proven_security_bits: security.proven_bits,
         simd: simd_level().into(),
     })
 }

@@ -6,9 +6,15 @@
 //!   (value, timestamp) of its address and produces the new one; the boundary table produces the
 //!   initial state at ts 0 and consumes the final one. Registers live at `REG_BASE + r`.
 //! - `image` (addr, lo, hi): boundary rows initialised from the ELF consume the image entry.
-//! - `alu` (op, a, b, c): CPU `+1`, ALU tables `-mult`.
+//! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1`, ALU tables `-mult`; the shift
+//!   and division tables also send requests to the multiplier and comparator.
+//! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
+//!   stores against the sub-word table.
 //! - `io` (kind, idx_lo, idx_hi, lo, hi): CPU syscalls against the public I/O table.
-//! - `r16` / `r8` (x): 16-bit and 8-bit range checks against the range table.
+//! - `r16` (x): 16-bit range check; `pair` (hi, lo): two bytes (`(0, v)` checks one byte);
+//!   `byte` (a, b, a & b, a ^ b): the bitwise relation of two bytes. All three against the
+//!   preprocessed range table, whose row `x = 256·hi + lo` serves each bus with its own
+//!   multiplicity column.
 //!
 //! Words are two 16-bit limbs `(lo, hi)`; every limb written to a register or memory is range
 //! checked where it is produced (ALU outputs) or comes from public data (image, input, ROM).
@@ -20,7 +26,10 @@ use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use crate::isa::Op;
+pub use super::alu::{addsub, bitwise, div, lt, mul, shift};
+use super::alu::{eval_addsub, eval_bitwise, eval_div, eval_lt, eval_mul, eval_shift};
+use super::subword::eval_subword;
+pub use super::subword::subword;
 
 /// Memory-argument address of register 0; data word addresses are below it.
 pub const REG_BASE: u32 = 1 << 29;
@@ -35,25 +44,6 @@ pub mod io_kind {
     pub const EXIT: u32 = 3;
 }
 
-macro_rules! columns {
-    ($(#[$m:meta])* $module:ident { $($name:ident),* $(,)? }) => {
-        $(#[$m])*
-        #[allow(non_upper_case_globals, missing_docs)]
-        pub mod $module {
-            columns!(@idx 0usize; $($name),*);
-            /// Column names, in index order.
-            pub const NAMES: &[&str] = &[$(stringify!($name)),*];
-            /// Number of columns.
-            pub const WIDTH: usize = NAMES.len();
-        }
-    };
-    (@idx $i:expr; $name:ident $(, $rest:ident)*) => {
-        pub const $name: usize = $i;
-        columns!(@idx $i + 1usize; $($rest),*);
-    };
-    (@idx $i:expr;) => {};
-}
-
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
@@ -61,10 +51,11 @@ columns!(
         // Decoded instruction, checked against the ROM.
         alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
+        mem_op, f_sub,
         // Register values: rs1, rs2, new rd, previous rd, ALU result.
         a_lo, a_hi, b_lo, b_hi, r_lo, r_hi, rdp_lo, rdp_hi, c_lo, c_hi,
         // Data memory slot.
-        mem_addr, mp_lo, mp_hi, mn_lo, mn_hi, q_lo,
+        mem_addr, mp_lo, mp_hi, mn_lo, mn_hi, q_lo, off,
         // Previous timestamps and range-checked gaps of the four accesses.
         t1, d1_lo, d1_hi, t2, d2_lo, d2_hi, tm, dm_lo, dm_hi, td, dd_lo, dd_hi,
         // Control flow.
@@ -79,6 +70,7 @@ columns!(
     rom {
         pc, alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
+        mem_op, f_sub,
     }
 );
 
@@ -114,18 +106,14 @@ columns!(
 );
 
 columns!(
-    /// Range table preprocessed columns: every 16-bit value, and whether it is a byte.
-    range { x, is_byte }
+    /// Range table preprocessed columns: row `x = 256·hi + lo` for every 16-bit `x`, with the
+    /// bytes' AND and XOR.
+    range { hi, lo, and, xor }
 );
 
 columns!(
-    /// Range table main columns.
-    range_main { m16, m8 }
-);
-
-columns!(
-    /// ADD/SUB table: `a + b = c + 2^32·k` for ADD, `c + b = a + 2^32·k` for SUB.
-    addsub { a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, k0, k1, is_add, is_sub, mult }
+    /// Range table main columns: multiplicities of the `r16`, `pair` and `byte` buses.
+    range_main { m16, mpair, mbit }
 );
 
 /// Number of fields in a ROM bus message.
@@ -148,12 +136,37 @@ pub enum Table {
     Range,
     /// ADD and SUB.
     AddSub,
+    /// AND, OR, XOR.
+    Bitwise,
+    /// SLT, SLTU.
+    Lt,
+    /// SLL, SRL, SRA.
+    Shift,
+    /// MUL, MULH, MULHSU, MULHU.
+    Mul,
+    /// DIV, DIVU, REM, REMU.
+    Div,
+    /// Byte and halfword loads and stores.
+    SubWord,
 }
 
 impl Table {
     /// All tables in proof order.
-    pub const ALL: [Table; 7] =
-        [Table::Cpu, Table::Rom, Table::Boundary, Table::Image, Table::Io, Table::Range, Table::AddSub];
+    pub const ALL: [Table; 13] = [
+        Table::Cpu,
+        Table::Rom,
+        Table::Boundary,
+        Table::Image,
+        Table::Io,
+        Table::Range,
+        Table::AddSub,
+        Table::Bitwise,
+        Table::Lt,
+        Table::Shift,
+        Table::Mul,
+        Table::Div,
+        Table::SubWord,
+    ];
 
     /// Main-trace column names.
     pub fn column_names(self) -> &'static [&'static str] {
@@ -165,6 +178,12 @@ impl Table {
             Table::Io => io_main::NAMES,
             Table::Range => range_main::NAMES,
             Table::AddSub => addsub::NAMES,
+            Table::Bitwise => bitwise::NAMES,
+            Table::Lt => lt::NAMES,
+            Table::Shift => shift::NAMES,
+            Table::Mul => mul::NAMES,
+            Table::Div => div::NAMES,
+            Table::SubWord => subword::NAMES,
         }
     }
 }
@@ -223,26 +242,32 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for VmAir {
             Table::Io => eval_io(builder),
             Table::Range => eval_range(builder),
             Table::AddSub => eval_addsub(builder),
+            Table::Bitwise => eval_bitwise(builder),
+            Table::Lt => eval_lt(builder),
+            Table::Shift => eval_shift(builder),
+            Table::Mul => eval_mul(builder),
+            Table::Div => eval_div(builder),
+            Table::SubWord => eval_subword(builder),
         }
     }
 }
 
-fn c<AB: AirBuilder>(v: u32) -> AB::Expr {
+pub(crate) fn c<AB: AirBuilder>(v: u32) -> AB::Expr {
     AB::Expr::from_u32(v)
 }
 
 /// Produces (`+count`) a message, `count` being at most 1 per row.
-fn send<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
+pub(crate) fn send<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
     b.push_interaction(bus, fields, Count::bounded(count, 1));
 }
 
 /// Consumes (`-count`) a message, `count` being at most 1 per row.
-fn recv<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
+pub(crate) fn recv<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, count: AB::Expr) {
     b.push_interaction(bus, fields, Count::bounded(-count, 1));
 }
 
 /// Consumes a table entry `mult` times; the multiplicity is the provided side of a lookup.
-fn provide<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, mult: AB::Expr) {
+pub(crate) fn provide<AB: InteractionBuilder>(b: &mut AB, bus: &str, fields: Vec<AB::Expr>, mult: AB::Expr) {
     b.push_interaction(bus, fields, Count::provided(-mult));
 }
 
@@ -288,7 +313,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.when_last_row().assert_zero(x(cpu::is_real) * (one.clone() - x(cpu::s_halt)));
 
     // The instruction at pc is the ROM's.
-    let rom_fields: Vec<AB::Expr> = (cpu::pc..=cpu::pc).chain(cpu::alu_op..=cpu::neg).map(x).collect();
+    let rom_fields: Vec<AB::Expr> = (cpu::pc..=cpu::pc).chain(cpu::alu_op..=cpu::f_sub).map(x).collect();
     send(b, "rom", rom_fields, real.clone());
 
     // ALU call: (op, rs1, rs2 or imm, result).
@@ -310,7 +335,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     ] {
         b.assert_zero(x(cpu::f_alu) * (x(r) - x(cc)));
         b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
-        b.assert_zero(x(cpu::f_load) * (x(r) - x(m)));
+        b.assert_zero(x(cpu::f_load) * (one.clone() - x(cpu::f_sub)) * (x(r) - x(m)));
         // Syscalls other than READ_INPUT write a0 back unchanged.
         b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(bb)));
     }
@@ -343,9 +368,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         fb * (x(cpu::taken) - x(cpu::cond) - x(cpu::neg) + c::<AB>(2) * x(cpu::cond) * x(cpu::neg)),
     );
 
-    // Data memory slot: loads/stores address word `c / 4` (c < 2^31, 4 | c); syscalls read a1.
+    // Data memory slot: loads/stores address word `c / 4` (c < 2^31, byte offset `off`, zero
+    // for word accesses); syscalls read a1.
     let ls = x(cpu::f_load) + x(cpu::f_store);
-    b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * x(cpu::q_lo)));
+    b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * x(cpu::q_lo) - x(cpu::off)));
+    b.assert_zero((one.clone() - x(cpu::f_sub)) * x(cpu::off));
     b.assert_zero(ls.clone() * (x(cpu::mem_addr) - x(cpu::q_lo) - c::<AB>(1 << 14) * x(cpu::c_hi)));
     b.assert_zero(x(cpu::f_ecall) * (x(cpu::mem_addr) - c::<AB>(REG_BASE + 11)));
     let ls_real = real.clone() * ls;
@@ -354,8 +381,18 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15)], ls_real);
     for (nw, p, bb) in [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi)] {
         b.assert_zero((x(cpu::f_load) + x(cpu::f_ecall)) * (x(nw) - x(p)));
-        b.assert_zero(x(cpu::f_store) * (x(nw) - x(bb)));
+        b.assert_zero(x(cpu::f_store) * (one.clone() - x(cpu::f_sub)) * (x(nw) - x(bb)));
     }
+    // Byte and halfword accesses: the sub-word table relates the word, offset and rs2 to the
+    // loaded value (into rd) or the stored word (into memory).
+    let v_lo = x(cpu::f_load) * x(cpu::r_lo) + x(cpu::f_store) * x(cpu::mn_lo);
+    let v_hi = x(cpu::f_load) * x(cpu::r_hi) + x(cpu::f_store) * x(cpu::mn_hi);
+    send(
+        b,
+        "sub",
+        vec![x(cpu::mem_op), x(cpu::off), x(cpu::mp_lo), x(cpu::mp_hi), x(cpu::b_lo), v_lo, v_hi],
+        real.clone() * x(cpu::f_sub),
+    );
 
     // Syscalls: exactly one selector on ecall rows, matching a7 (= rs1's value).
     let sys = x(cpu::s_halt) + x(cpu::s_debug) + x(cpu::s_read) + x(cpu::s_write);
@@ -431,7 +468,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         // prev < now: now - prev - 1 = d_lo + 2^16·d_hi < 2^24.
         b.assert_zero(en.clone() * (now - x(tp) - one.clone() - x(dlo) - two16.clone() * x(dhi)));
         send(b, "r16", vec![x(dlo)], en.clone());
-        send(b, "r8", vec![x(dhi)], en);
+        send(b, "pair", vec![AB::Expr::ZERO, x(dhi)], en);
     }
 }
 
@@ -511,46 +548,15 @@ fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
     let m = b.main().current_slice().to_vec();
-    let m8: AB::Expr = m[range_main::m8].into();
-    b.assert_zero((AB::Expr::ONE - p[range::is_byte].clone()) * m8.clone());
-    provide(b, "r16", vec![p[range::x].clone()], m[range_main::m16].into());
-    provide(b, "r8", vec![p[range::x].clone()], m8);
-}
-
-fn eval_addsub<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
-    let l = b.main().current_slice().to_vec();
-    let x = |i: usize| -> AB::Expr { l[i].into() };
-    let two16 = c::<AB>(1 << 16);
-    for col in [addsub::k0, addsub::k1, addsub::is_add, addsub::is_sub] {
-        b.assert_bool(x(col));
-    }
-    let active = x(addsub::is_add) + x(addsub::is_sub);
-    b.assert_bool(active.clone());
-    b.assert_zero(x(addsub::mult) * (AB::Expr::ONE - active.clone()));
-    let (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi) = (
-        x(addsub::a_lo),
-        x(addsub::a_hi),
-        x(addsub::b_lo),
-        x(addsub::b_hi),
-        x(addsub::c_lo),
-        x(addsub::c_hi),
+    let (hi, lo) = (p[range::hi].clone(), p[range::lo].clone());
+    provide(b, "r16", vec![hi.clone() * c::<AB>(256) + lo.clone()], m[range_main::m16].into());
+    provide(b, "pair", vec![hi.clone(), lo.clone()], m[range_main::mpair].into());
+    provide(
+        b,
+        "byte",
+        vec![hi, lo, p[range::and].clone(), p[range::xor].clone()],
+        m[range_main::mbit].into(),
     );
-    let (k0, k1) = (x(addsub::k0), x(addsub::k1));
-    b.assert_zero(
-        x(addsub::is_add) * (a_lo.clone() + b_lo.clone() - c_lo.clone() - two16.clone() * k0.clone()),
-    );
-    b.assert_zero(
-        x(addsub::is_add)
-            * (a_hi.clone() + b_hi.clone() + k0.clone() - c_hi.clone() - two16.clone() * k1.clone()),
-    );
-    b.assert_zero(
-        x(addsub::is_sub) * (c_lo.clone() + b_lo.clone() - a_lo.clone() - two16.clone() * k0.clone()),
-    );
-    b.assert_zero(x(addsub::is_sub) * (c_hi.clone() + b_hi.clone() + k0 - a_hi.clone() - two16 * k1));
-    send(b, "r16", vec![c_lo.clone()], active.clone());
-    send(b, "r16", vec![c_hi.clone()], active);
-    let op = x(addsub::is_add) * c::<AB>(Op::Add as u32) + x(addsub::is_sub) * c::<AB>(Op::Sub as u32);
-    provide(b, "alu", vec![op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi], x(addsub::mult));
 }
 
 /// Field element from a u32 that is known to be below the modulus.

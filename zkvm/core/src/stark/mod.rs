@@ -1,19 +1,45 @@
 //! The multi-table STARK: proving and verifying a whole execution with `p3-batch-stark`.
 
+/// Declares a table's column indices as constants, plus their names (for soundness tests).
+macro_rules! columns {
+    ($(#[$m:meta])* $module:ident { $($name:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[allow(non_upper_case_globals, missing_docs)]
+        pub mod $module {
+            columns!(@idx 0usize; $($name),*);
+            /// Column names, in index order.
+            pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+            /// Number of columns.
+            pub const WIDTH: usize = NAMES.len();
+        }
+    };
+    (@idx $i:expr; $name:ident $(, $rest:ident)*) => {
+        pub const $name: usize = $i;
+        columns!(@idx $i + 1usize; $($rest),*);
+    };
+    (@idx $i:expr;) => {};
+}
+
 pub mod air;
+pub mod alu;
 pub mod config;
+pub mod security;
+pub mod subword;
 pub mod trace;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use p3_batch_stark::{BatchProof, ProverData, StarkInstance, prove_batch, verify_batch};
 use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_util::log2_strict_usize;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use self::air::{Table, VmAir};
-use self::config::{Config, PARAMS_V1, Params, Val, make_config, params_by_id};
+use self::config::{Config, PARAMS_V2, Params, Val, make_config, params_by_id};
+use self::security::{SecurityReport, security_report};
 use self::trace::{Witness, generate, height, preprocessed};
 use crate::elf::{Program, ProgramId};
 use crate::emu::{bytes_to_tape, tape_to_bytes};
@@ -73,12 +99,77 @@ pub enum VerifyError {
     Stark(String),
 }
 
-fn airs_for(program: &Program, input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> Vec<VmAir> {
+/// The AIRs of every table for a program and its public data.
+pub fn airs_for(program: &Program, input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> Vec<VmAir> {
     Table::ALL
         .iter()
         .zip(preprocessed(program, input_tape, output_tape, exit_code))
         .map(|(&table, pre)| VmAir { table, preprocessed: pre })
         .collect()
+}
+
+/// Everything the preprocessed commitment and the lookup layout depend on.
+fn data_key(params: &Params, program: &Program, public: &PublicData<'_>, degree_bits: &[usize]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"nexus-zkvm prover data v1");
+    h.update(params.id.to_le_bytes());
+    h.update(program.program_id().0);
+    for tape in [public.input_tape, public.output_tape] {
+        h.update((tape.len() as u64).to_le_bytes());
+        tape.iter().for_each(|w| h.update(w.to_le_bytes()));
+    }
+    h.update(public.exit_code.to_le_bytes());
+    degree_bits.iter().for_each(|&b| h.update((b as u64).to_le_bytes()));
+    h.finalize().into()
+}
+
+/// The public facts a proof is about.
+struct PublicData<'a> {
+    input_tape: &'a [u32],
+    output_tape: &'a [u32],
+    exit_code: u32,
+}
+
+/// A cached preprocessed commitment and the key it was made for.
+type CacheEntry = ([u8; 32], Arc<ProverData<Config>>);
+
+/// How many preprocessed commitments stay cached.
+const DATA_CACHE_ENTRIES: usize = 4;
+
+/// Recently used preprocessed commitments (most recent last). Committing the preprocessed
+/// tables (the 2^16-row range table above all) dominates verification, and a verifier
+/// typically checks many proofs of one program, so the commitment is reused while the program
+/// and public data are the same.
+fn data_cache() -> &'static Mutex<Vec<CacheEntry>> {
+    static CACHE: OnceLock<Mutex<Vec<CacheEntry>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// The preprocessed commitment and lookup layout for `airs`, from the cache when possible.
+fn prover_data(
+    config: &Config,
+    airs: &[VmAir],
+    degree_bits: &[usize],
+    key: [u8; 32],
+) -> Result<Arc<ProverData<Config>>, String> {
+    let cache = data_cache();
+    {
+        let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pos) = entries.iter().position(|(k, _)| *k == key) {
+            let entry = entries.remove(pos);
+            let data = entry.1.clone();
+            entries.push(entry);
+            return Ok(data);
+        }
+    }
+    let data =
+        Arc::new(ProverData::from_airs_and_degrees(config, airs, degree_bits).map_err(|e| format!("{e:?}"))?);
+    let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if entries.len() >= DATA_CACHE_ENTRIES {
+        entries.remove(0);
+    }
+    entries.push((key, data.clone()));
+    Ok(data)
 }
 
 /// Proves already generated traces (exposed so soundness tests can prove tampered witnesses).
@@ -89,8 +180,13 @@ pub fn prove_witness(program: &Program, witness: &Witness, params: &Params) -> R
     if degree_bits[0] > MAX_LOG_CPU_HEIGHT {
         return Err(ProveError::TooLong(witness.cycles));
     }
-    let prover_data = ProverData::from_airs_and_degrees(&config, &airs, &degree_bits)
-        .map_err(|e| ProveError::Stark(format!("{e:?}")))?;
+    let public = PublicData {
+        input_tape: &witness.input_tape,
+        output_tape: &witness.output_tape,
+        exit_code: witness.exit_code,
+    };
+    let key = data_key(params, program, &public, &degree_bits);
+    let prover_data = prover_data(&config, &airs, &degree_bits, key).map_err(ProveError::Stark)?;
     let traces: Vec<&RowMajorMatrix<Val>> = witness.traces.iter().collect();
     let public: Vec<Vec<Val>> = Table::ALL
         .iter()
@@ -115,14 +211,18 @@ pub struct Proven {
     pub cycles: u64,
     /// The proof.
     pub proof: Proof,
+    /// Its soundness estimates.
+    pub security: SecurityReport,
 }
 
 /// Runs and proves `program` on `input` with the default parameters.
 pub fn prove_program(program: &Program, input: &[u8]) -> Result<Proven, ProveError> {
     let witness = generate(program, input, 1 << MAX_LOG_CPU_HEIGHT)?;
-    let proof = prove_witness(program, &witness, &PARAMS_V1)?;
+    let proof = prove_witness(program, &witness, &PARAMS_V2)?;
     let output = tape_to_bytes(&witness.output_tape).unwrap_or_default();
-    Ok(Proven { output, exit_code: witness.exit_code, cycles: witness.cycles, proof })
+    let airs = airs_for(program, &witness.input_tape, &witness.output_tape, witness.exit_code);
+    let security = security_report(&PARAMS_V2, &airs, &proof.stark.degree_bits);
+    Ok(Proven { output, exit_code: witness.exit_code, cycles: witness.cycles, proof, security })
 }
 
 /// Verifies that `program` run on `input` outputs `output` and exits with `exit_code`.
@@ -170,8 +270,10 @@ pub fn verify_program(
         .collect();
     // Plonky3's verifier indexes into proof-supplied vectors; a hostile proof must produce an
     // error, never take the process down, so any panic inside it counts as a rejection.
+    let facts = PublicData { input_tape: &input_tape, output_tape: &output_tape, exit_code };
+    let key = data_key(&params, program, &facts, bits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let data = ProverData::from_airs_and_degrees(&config, &airs, bits).map_err(|e| format!("{e:?}"))?;
+        let data = prover_data(&config, &airs, bits, key)?;
         verify_batch(&config, &airs, &proof.stark, &public, &data.common).map_err(|e| format!("{e:?}"))
     }));
     match outcome {

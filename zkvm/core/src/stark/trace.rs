@@ -7,8 +7,10 @@ use std::sync::Arc;
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::air::{REG_BASE, Table, addsub, boundary, cpu, f, image, io, io_kind, range, rom};
+use super::air::{REG_BASE, Table, boundary, cpu, f, image, io, io_kind, range, range_main, rom, subword};
+use super::alu::AluTrace;
 use super::config::Val;
+use super::subword::subword_row;
 use crate::elf::Program;
 use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape};
 use crate::isa::{Instr, Op};
@@ -27,95 +29,77 @@ pub enum TraceError {
     /// The guest trapped.
     #[error(transparent)]
     Trap(#[from] Trap),
-    /// The guest executed an instruction the proof system does not support yet.
-    #[error("instruction {0:?} at pc {1:#x} is not supported by the prover yet")]
-    Unsupported(Op, u32),
     /// A data address at or above 2^31 (the proven address space is the lower 2 GiB).
     #[error("data address {0:#x} outside the proven address space")]
     AddressOutOfRange(u32),
-}
-
-/// Whether the prover's tables cover an instruction.
-fn supported(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Add
-            | Op::Sub
-            | Op::Lui
-            | Op::Auipc
-            | Op::Jal
-            | Op::Jalr
-            | Op::Beq
-            | Op::Bne
-            | Op::Lw
-            | Op::Sw
-            | Op::Ecall
-            | Op::Fence
-    )
 }
 
 fn split(v: u32) -> (Val, Val) {
     (f(v & 0xffff), f(v >> 16))
 }
 
-/// ROM fields of the instruction at `pc`, or `None` if the proof system cannot execute it.
-fn rom_row(pc: u32, i: &Instr) -> Option<[Val; rom::WIDTH]> {
-    if !supported(i.op) {
-        return None;
-    }
+/// ROM fields of the instruction at `pc`.
+fn rom_row(pc: u32, i: &Instr) -> [Val; rom::WIDTH] {
     let mut r = [Val::ZERO; rom::WIDTH];
     r[rom::pc] = f(pc);
     r[rom::rs1] = f(u32::from(i.rs1));
     r[rom::rs2] = f(u32::from(i.rs2));
     r[rom::rd] = f(u32::from(i.rd));
-    let writes = i.rd != 0;
+    let writes = Val::from_bool(i.rd != 0);
     let set_imm = |r: &mut [Val; rom::WIDTH], use_imm: bool| {
         (r[rom::imm_lo], r[rom::imm_hi]) = split(i.imm);
         r[rom::use_imm] = Val::from_bool(use_imm);
     };
     match i.op {
-        Op::Add | Op::Sub => {
+        op if op.is_alu() => {
             r[rom::f_alu] = Val::ONE;
-            r[rom::alu_op] = f(i.op as u32);
+            r[rom::alu_op] = f(op as u32);
             set_imm(&mut r, i.use_imm);
-            r[rom::writes_rd] = Val::from_bool(writes);
+            r[rom::writes_rd] = writes;
         }
         Op::Lui | Op::Auipc => {
             r[rom::f_const] = Val::ONE;
             let k = if i.op == Op::Lui { i.imm } else { pc.wrapping_add(i.imm) };
             (r[rom::k_lo], r[rom::k_hi]) = split(k);
-            r[rom::writes_rd] = Val::from_bool(writes);
+            r[rom::writes_rd] = writes;
         }
         Op::Jal => {
             r[rom::f_jal] = Val::ONE;
             (r[rom::k_lo], r[rom::k_hi]) = split(pc.wrapping_add(4));
             r[rom::target] = f(pc.wrapping_add(i.imm));
-            r[rom::writes_rd] = Val::from_bool(writes);
+            r[rom::writes_rd] = writes;
         }
         Op::Jalr => {
             r[rom::f_jalr] = Val::ONE;
             r[rom::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
             (r[rom::k_lo], r[rom::k_hi]) = split(pc.wrapping_add(4));
-            r[rom::writes_rd] = Val::from_bool(writes);
+            r[rom::writes_rd] = writes;
         }
-        Op::Beq | Op::Bne => {
+        op if op.is_branch() => {
             r[rom::f_branch] = Val::ONE;
-            r[rom::alu_op] = f(Op::Sub as u32);
-            r[rom::eqtype] = Val::ONE;
-            r[rom::neg] = Val::from_bool(i.op == Op::Bne);
+            let (alu_op, eq) = match op {
+                Op::Beq | Op::Bne => (Op::Sub, true),
+                Op::Blt | Op::Bge => (Op::Slt, false),
+                _ => (Op::Sltu, false),
+            };
+            r[rom::alu_op] = f(alu_op as u32);
+            r[rom::eqtype] = Val::from_bool(eq);
+            r[rom::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
             r[rom::target] = f(pc.wrapping_add(i.imm));
         }
-        Op::Lw => {
-            r[rom::f_load] = Val::ONE;
+        op if op.is_load() || op.is_store() => {
+            r[rom::f_load] = Val::from_bool(op.is_load());
+            r[rom::f_store] = Val::from_bool(op.is_store());
             r[rom::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
-            r[rom::writes_rd] = Val::from_bool(writes);
-        }
-        Op::Sw => {
-            r[rom::f_store] = Val::ONE;
-            r[rom::alu_op] = f(Op::Add as u32);
-            set_imm(&mut r, true);
+            if op.is_load() {
+                r[rom::writes_rd] = writes;
+            }
+            if !matches!(op, Op::Lw | Op::Sw) {
+                r[rom::f_sub] = Val::ONE;
+                r[rom::mem_op] = f(op as u32);
+            }
         }
         Op::Ecall => {
             r[rom::f_ecall] = Val::ONE;
@@ -123,7 +107,7 @@ fn rom_row(pc: u32, i: &Instr) -> Option<[Val; rom::WIDTH]> {
         }
         _ => {} // fence: falls through to pc + 4 and touches nothing
     }
-    Some(r)
+    r
 }
 
 /// The ROM preprocessed table and a map from code index to ROM row.
@@ -132,7 +116,8 @@ pub fn rom_table(program: &Program) -> (RowMajorMatrix<Val>, Vec<Option<usize>>)
     let mut index = vec![None; program.code.len()];
     for (k, instr) in program.code.iter().enumerate() {
         let pc = program.code_base + 4 * k as u32;
-        if let Some(row) = instr.as_ref().and_then(|i| rom_row(pc, i)) {
+        if let Some(i) = instr {
+            let row = rom_row(pc, i);
             index[k] = Some(rows.len() / rom::WIDTH);
             rows.extend_from_slice(&row);
         }
@@ -174,12 +159,13 @@ pub fn io_table(input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> RowM
     RowMajorMatrix::new(rows, io::WIDTH)
 }
 
-/// The range table: every 16-bit value and a byte flag.
+/// The range table: row `256·hi + lo` holds `(hi, lo, hi & lo, hi ^ lo)`.
 pub fn range_table() -> RowMajorMatrix<Val> {
-    let mut rows = Vec::with_capacity(2 << 16);
-    for x in 0..1u32 << 16 {
-        rows.push(f(x));
-        rows.push(Val::from_bool(x < 256));
+    let mut rows = Vec::with_capacity(range::WIDTH << 16);
+    for hi in 0..256u32 {
+        for lo in 0..256u32 {
+            rows.extend_from_slice(&[f(hi), f(lo), f(hi & lo), f(hi ^ lo)]);
+        }
     }
     RowMajorMatrix::new(rows, range::WIDTH)
 }
@@ -203,18 +189,40 @@ pub fn preprocessed(
         .collect()
 }
 
-/// Counts range-check lookups so the range table's multiplicities match.
-struct RangeCount {
+/// Counts range-table lookups (per bus) so the range table's multiplicities match.
+pub(crate) struct RangeCount {
     m16: Vec<u32>,
-    m8: Vec<u32>,
+    mpair: Vec<u32>,
+    mbit: Vec<u32>,
 }
 
 impl RangeCount {
-    fn r16(&mut self, v: u32) {
+    fn new() -> Self {
+        RangeCount { m16: vec![0; 1 << 16], mpair: vec![0; 1 << 16], mbit: vec![0; 1 << 16] }
+    }
+    /// `r16(v)`.
+    pub fn r16(&mut self, v: u32) {
         self.m16[v as usize] += 1;
     }
-    fn r8(&mut self, v: u32) {
-        self.m8[v as usize] += 1;
+    /// `pair(hi, lo)`.
+    pub fn pair(&mut self, hi: u32, lo: u32) {
+        self.mpair[(hi << 8 | lo) as usize] += 1;
+    }
+    /// `byte(a, b, a & b, a ^ b)`.
+    pub fn byte(&mut self, a: u32, b: u32) {
+        self.mbit[(a << 8 | b) as usize] += 1;
+    }
+    /// The two `r16` lookups splitting off the sign bit of a 16-bit limb.
+    pub fn sign16(&mut self, x: u32) {
+        let rest = x & 0x7fff;
+        self.r16(rest);
+        self.r16(rest + (1 << 15));
+    }
+    /// The two `pair` lookups splitting off the sign bit of a byte.
+    pub fn sign8(&mut self, x: u32) {
+        let rest = x & 0x7f;
+        self.pair(0, rest);
+        self.pair(0, rest + (1 << 7));
     }
 }
 
@@ -263,49 +271,40 @@ fn access(row: &mut [Val], cols: (usize, usize, usize), prev: u32, now: u32, rc:
     row[cols.1] = f(d & 0xffff);
     row[cols.2] = f(d >> 16);
     rc.r16(d & 0xffff);
-    rc.r8(d >> 16);
+    rc.pair(0, d >> 16);
 }
 
 /// Runs `program` and generates every table's trace.
 pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witness, TraceError> {
     let mut machine = Machine::new(program, input);
     let mut steps: Vec<Step> = Vec::new();
-    let mut unsupported = None;
-    machine.run(max_cycles, |s| {
-        if unsupported.is_none() && !supported(s.instr.op) {
-            unsupported = Some((s.instr.op, s.pc));
-        }
-        steps.push(*s);
-    })?;
-    if let Some((op, pc)) = unsupported {
-        return Err(TraceError::Unsupported(op, pc));
-    }
+    machine.run(max_cycles, |s| steps.push(*s))?;
     let tape = machine.output_tape().ok_or(Trap::MalformedOutput)?;
     crate::emu::tape_to_bytes(&tape).ok_or(Trap::MalformedOutput)?;
     let exit_code = machine.exit_code.unwrap_or(0);
     let input_tape = bytes_to_tape(input);
 
-    let (_, rom_index) = rom_table(program);
+    let (rom_pre, rom_index) = rom_table(program);
     let mut rom_mult = vec![0u32; rom_index.iter().flatten().count()];
-    let mut rc = RangeCount { m16: vec![0; 1 << 16], m8: vec![0; 1 << 16] };
+    let mut rc = RangeCount::new();
     let mut ms = MemState { ts: Memory::default(), reg_ts: [0; 32], regs: [0; 32], touched: BTreeSet::new() };
     let mut input_reads = vec![0u32; input_tape.len()];
-    let mut addsub_rows: Vec<[Val; addsub::WIDTH]> = Vec::new();
+    let mut alu = AluTrace::default();
+    let mut sub_rows: Vec<Val> = Vec::new();
 
     let n = steps.len();
     let h = height(n);
     let mut cpu_vals = Val::zero_vec(h * cpu::WIDTH);
-    let (rom_pre, _) = rom_table(program);
     for (clk, s) in steps.iter().enumerate() {
         let row = &mut cpu_vals[clk * cpu::WIDTH..(clk + 1) * cpu::WIDTH];
         let code_idx = ((s.pc - program.code_base) / 4) as usize;
-        let rom_row_idx = rom_index[code_idx].expect("supported instruction has a ROM row");
+        let rom_row_idx = rom_index[code_idx].expect("executed instructions decode");
         rom_mult[rom_row_idx] += 1;
         let rom_vals = &rom_pre.values[rom_row_idx * rom::WIDTH..(rom_row_idx + 1) * rom::WIDTH];
         row[cpu::is_real] = Val::ONE;
         row[cpu::clk] = f(clk as u32);
         row[cpu::pc] = rom_vals[rom::pc];
-        row[cpu::alu_op..=cpu::neg].copy_from_slice(&rom_vals[rom::alu_op..=rom::neg]);
+        row[cpu::alu_op..=cpu::f_sub].copy_from_slice(&rom_vals[rom::alu_op..=rom::f_sub]);
         let i = s.instr;
         let is = |c: usize| rom_vals[c] == Val::ONE;
 
@@ -315,43 +314,27 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
         (row[cpu::b_lo], row[cpu::b_hi]) = split(bv);
         let operand = if is(rom::use_imm) { i.imm } else { bv };
 
-        // ALU call.
-        let alu_c = match i.op {
-            Op::Add | Op::Jalr | Op::Lw | Op::Sw => Some((Op::Add, a.wrapping_add(operand))),
-            Op::Sub | Op::Beq | Op::Bne => Some((Op::Sub, a.wrapping_sub(operand))),
+        // ALU call: the operation itself, address arithmetic, or a branch comparison.
+        let alu_op = match i.op {
+            op if op.is_alu() => Some(op),
+            op if op == Op::Jalr || op.is_load() || op.is_store() => Some(Op::Add),
+            Op::Beq | Op::Bne => Some(Op::Sub),
+            Op::Blt | Op::Bge => Some(Op::Slt),
+            Op::Bltu | Op::Bgeu => Some(Op::Sltu),
             _ => None,
         };
-        if let Some((op, cval)) = alu_c {
+        let cval = alu_op.map(|op| alu.call(op, a, operand, &mut rc));
+        if let Some(cval) = cval {
             (row[cpu::c_lo], row[cpu::c_hi]) = split(cval);
-            let mut ar = [Val::ZERO; addsub::WIDTH];
-            (ar[addsub::a_lo], ar[addsub::a_hi]) = split(a);
-            (ar[addsub::b_lo], ar[addsub::b_hi]) = split(operand);
-            (ar[addsub::c_lo], ar[addsub::c_hi]) = split(cval);
-            let (k0, k1) = if op == Op::Add {
-                let lo = (a & 0xffff) + (operand & 0xffff);
-                let hi = (a >> 16) + (operand >> 16) + (lo >> 16);
-                (lo >> 16, hi >> 16)
-            } else {
-                let lo = (cval & 0xffff) + (operand & 0xffff);
-                let hi = (cval >> 16) + (operand >> 16) + (lo >> 16);
-                (lo >> 16, hi >> 16)
-            };
-            ar[addsub::k0] = f(k0);
-            ar[addsub::k1] = f(k1);
-            ar[if op == Op::Add { addsub::is_add } else { addsub::is_sub }] = Val::ONE;
-            ar[addsub::mult] = Val::ONE;
-            rc.r16(cval & 0xffff);
-            rc.r16(cval >> 16);
-            addsub_rows.push(ar);
             if is(rom::f_branch) {
                 let sum = (cval & 0xffff) + (cval >> 16);
                 row[cpu::z] = Val::from_bool(sum == 0);
                 if sum != 0 {
                     row[cpu::inv] = f(sum).inverse();
                 }
-                let cond = sum == 0;
+                let cond = if is(rom::eqtype) { sum == 0 } else { cval == 1 };
                 row[cpu::cond] = Val::from_bool(cond);
-                row[cpu::taken] = Val::from_bool(cond != (i.op == Op::Bne));
+                row[cpu::taken] = Val::from_bool(cond != is(rom::neg));
             }
             if i.op == Op::Jalr {
                 row[cpu::jbit] = f(cval & 1);
@@ -359,40 +342,35 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
         }
         row[cpu::next_pc] = f(s.next_pc);
 
-        // The value rd receives. Computed even when rd = x0 (then it is not written), because
-        // the AIR ties it to its source whatever rd is.
-        let new_rd = match i.op {
-            Op::Add | Op::Sub => alu_c.map_or(0, |(_, v)| v),
-            Op::Lui => i.imm,
-            Op::Auipc => s.pc.wrapping_add(i.imm),
-            Op::Jal | Op::Jalr => s.pc.wrapping_add(4),
-            Op::Lw => s.mem.map_or(0, |m| m.before),
-            Op::Ecall if s.syscall == Some(crate::emu::syscall::READ_INPUT) => s.rd_val,
-            Op::Ecall => bv,
-            _ => 0,
-        };
-        (row[cpu::r_lo], row[cpu::r_hi]) = split(new_rd);
-
         // Memory slot.
         let clk4 = 4 * clk as u32;
         let t1 = ms.reg(i.rs1, clk4 + 1);
         access(row, (cpu::t1, cpu::d1_lo, cpu::d1_hi), t1, clk4 + 1, &mut rc);
         let t2 = ms.reg(i.rs2, clk4 + 2);
         access(row, (cpu::t2, cpu::d2_lo, cpu::d2_hi), t2, clk4 + 2, &mut rc);
-        if let Some(m) = s.mem {
-            if m.addr >= 1 << 31 {
-                return Err(TraceError::AddressOutOfRange(m.addr));
+        let mut loaded = 0;
+        if let (Some(m), Some(addr)) = (s.mem, cval) {
+            if addr >= 1 << 31 {
+                return Err(TraceError::AddressOutOfRange(addr));
             }
-            let waddr = m.addr >> 2;
+            let waddr = addr >> 2;
             row[cpu::mem_addr] = f(waddr);
             row[cpu::q_lo] = f(waddr & 0x3fff);
+            row[cpu::off] = f(addr & 3);
             rc.r16(waddr & 0x3fff);
             rc.r16((waddr & 0x3fff) + (1 << 16) - (1 << 14));
-            rc.r16((m.addr >> 16) + (1 << 15));
+            rc.r16((addr >> 16) + (1 << 15));
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
             let tm = ms.word(waddr, clk4 + 3);
             access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
+            loaded = if is(rom::f_sub) {
+                let v = subword_row(&mut sub_rows, i.op, addr & 3, m.before, bv, &mut rc);
+                debug_assert!(i.op.is_load() || v == m.after);
+                v
+            } else {
+                m.before
+            };
         } else if i.op == Op::Ecall {
             let a1 = ms.regs[11];
             row[cpu::mem_addr] = f(REG_BASE + 11);
@@ -401,6 +379,20 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
             let tm = ms.reg(11, clk4 + 3);
             access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
         }
+
+        // The value rd receives. Computed even when rd = x0 (then it is not written), because
+        // the AIR ties it to its source whatever rd is.
+        let new_rd = match i.op {
+            op if op.is_alu() => cval.unwrap_or(0),
+            Op::Lui => i.imm,
+            Op::Auipc => s.pc.wrapping_add(i.imm),
+            Op::Jal | Op::Jalr => s.pc.wrapping_add(4),
+            op if op.is_load() => loaded,
+            Op::Ecall if s.syscall == Some(crate::emu::syscall::READ_INPUT) => s.rd_val,
+            Op::Ecall => bv,
+            _ => 0,
+        };
+        (row[cpu::r_lo], row[cpu::r_hi]) = split(new_rd);
         if is(rom::writes_rd) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(i.rd)]);
             let td = ms.reg(i.rd, clk4 + 4);
@@ -467,24 +459,23 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
     io_main.resize(io_rows, Val::ONE);
     io_main.resize(height(io_rows), Val::ZERO);
 
-    let ah = height(addsub_rows.len());
-    let mut avals: Vec<Val> = addsub_rows.into_iter().flatten().collect();
-    avals.resize(ah * addsub::WIDTH, Val::ZERO);
-
-    let mut rvals = Vec::with_capacity(2 << 16);
+    let mut rvals = Vec::with_capacity(3 << 16);
     for x in 0..1usize << 16 {
-        rvals.push(f(rc.m16[x]));
-        rvals.push(f(rc.m8[x]));
+        rvals.extend_from_slice(&[f(rc.m16[x]), f(rc.mpair[x]), f(rc.mbit[x])]);
     }
 
-    let traces = vec![
+    let mut traces = vec![
         cpu_trace,
         RowMajorMatrix::new(rom_main, 1),
         boundary_trace,
         RowMajorMatrix::new(img_main, 1),
         RowMajorMatrix::new(io_main, 1),
-        RowMajorMatrix::new(rvals, 2),
-        RowMajorMatrix::new(avals, addsub::WIDTH),
+        RowMajorMatrix::new(rvals, range_main::WIDTH),
     ];
+    let widths = AluTrace::WIDTHS.into_iter().chain([subword::WIDTH]);
+    for (mut vals, width) in alu.tables.into_iter().chain([sub_rows]).zip(widths) {
+        vals.resize(height(vals.len() / width) * width, Val::ZERO);
+        traces.push(RowMajorMatrix::new(vals, width));
+    }
     Ok(Witness { traces, input_tape, output_tape: tape, exit_code, cycles: n as u64 })
 }

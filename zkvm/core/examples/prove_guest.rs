@@ -1,0 +1,62 @@
+//! Proves one benchmark guest at its benchmark size and prints the measurements BENCHMARKS.md
+//! reports: `cargo run --release -p nexus-zkvm --example prove_guest -- <guest> [size]` with
+//! guest one of fib (n), keccak (permutations), sha256 (bytes), sort (elements), matmul (n),
+//! sieve (limit). Peak RSS is the process's, so run one guest per process.
+
+use std::time::Instant;
+
+use nexus_zkvm::cli::{peak_rss_bytes, simd_level};
+use nexus_zkvm::elf::Program;
+use nexus_zkvm::stark::{Proof, prove_program, verify_program};
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok())).sum();
+    ticks / 100.0
+}
+
+fn words(ws: &[u32]) -> Vec<u8> {
+    ws.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "fib".into());
+    let size: Option<u32> = args.next().and_then(|a| a.parse().ok());
+    let input = match name.as_str() {
+        "fib" => words(&[size.unwrap_or(100_000)]),
+        "keccak" => words(&[size.unwrap_or(10)]),
+        "sha256" => (0..size.unwrap_or(1024)).map(|i| (i * 7 + 3) as u8).collect(),
+        "sort" => words(&[size.unwrap_or(4096), 12345]),
+        "matmul" => words(&[size.unwrap_or(32), 7]),
+        "sieve" => words(&[size.unwrap_or(100_000)]),
+        other => panic!("unknown guest {other}"),
+    };
+    let path = format!("{}/../guests/out/{name}.elf", env!("CARGO_MANIFEST_DIR"));
+    let elf =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run scripts/build-zkvm-guests.sh)"));
+    let program = Program::from_elf(&elf).expect("loads");
+    println!("SIMD: {}", simd_level());
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let proven = prove_program(&program, &input).expect("proves");
+    let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+    let bytes = proven.proof.to_bytes();
+    let proof = Proof::from_bytes(&bytes).expect("decodes");
+    let t1 = Instant::now();
+    verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
+    let cold_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let t2 = Instant::now();
+    verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
+    let warm_ms = t2.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "{name}: cycles {} | wall {wall:.2} s | cpu {cpu:.2} s | {:.0} cycles/cpu-s | peak RSS {:.0} MiB | \
+         proof {} KiB | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
+        proven.cycles,
+        proven.cycles as f64 / cpu,
+        peak_rss_bytes().unwrap_or(0) as f64 / 1048576.0,
+        bytes.len() / 1024,
+        proven.security.conjectured_bits,
+        proven.security.proven_bits,
+    );
+}
