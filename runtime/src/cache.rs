@@ -39,7 +39,6 @@ impl ModuleCache {
         }
         // SAFETY: the file was written by `store` below from a module this engine compiled, in a
         // directory owned by the node; wasmtime checks the engine compatibility header itself.
-        #[allow(unsafe_code)]
         let module = unsafe { Module::deserialize_file(engine, &path) };
         module.ok()
     }

@@ -67,6 +67,9 @@ pub enum DeployError {
     /// The module uses a name the runtime reserves for its instrumentation.
     #[error("export name `{0}` is reserved by the runtime")]
     ReservedName(String),
+    /// An import has the right name but not the signature the host defines (WASI imports).
+    #[error("imports do not match what the host provides: {0}")]
+    Link(String),
     /// The engine failed to compile the (validated) module; a bug or a resource limit.
     #[error("compilation failed: {0}")]
     Compile(String),

@@ -167,11 +167,7 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
         info: ModuleInfo,
         module: &Module,
     ) -> Result<Function<S>, DeployError> {
-        let pre = self.linker.instantiate_pre(module).map_err(|e| DeployError::UnknownImport {
-            module: "?".into(),
-            name: "?".into(),
-            detail: format!(": {e}"),
-        })?;
+        let pre = self.linker.instantiate_pre(module).map_err(|e| DeployError::Link(e.to_string()))?;
         Ok(Function { code_hash, info, pre })
     }
 
@@ -225,28 +221,18 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
         let mut host = store.into_data();
         let (stdout, stderr) = host.wasi.take_output();
         let (stdout, stderr) = (stdout.bytes, stderr.bytes);
+        let (task, outcome) = task_control(outcome, host.task_scheduled);
+        // Queries may answer but never change anything; failures change nothing either.
         let keep = outcome.is_ok() && call.entry != EntryPoint::Query;
         let (diff, state) = host.overlay.into_parts(keep);
-        let ok = outcome.is_ok();
-        let (task, outcome) = match outcome {
-            Ok(Some(TASK_CONTINUE)) => (TaskControl::Continue, Ok(())),
-            Ok(Some(TASK_DONE)) => (TaskControl::Done, Ok(())),
-            Ok(Some(other)) => (
-                TaskControl::None,
-                Err(InvocationError::AbiViolation(format!(
-                    "on_task returned {other}, expected 0 (done) or 1 (continue)"
-                ))),
-            ),
-            Ok(None) if host.task_scheduled => (TaskControl::Schedule, Ok(())),
-            Ok(None) => (TaskControl::None, Ok(())),
-            Err(e) => (TaskControl::None, Err(e)),
+        let output = match (&outcome, command) {
+            (Err(_), _) => Vec::new(),
+            (Ok(()), true) => stdout.clone(),
+            (Ok(()), false) => host.output,
         };
-        let (diff, task) = if outcome.is_ok() { (diff, task) } else { (StateDiff::new(), TaskControl::None) };
-        let keep_effects = ok && outcome.is_ok();
-        let output = if command { stdout.clone() } else { host.output };
         let result = InvocationResult {
             outcome,
-            output: if keep_effects { output } else { Vec::new() },
+            output,
             fuel_used,
             events: if keep { host.events } else { Vec::new() },
             logs: host.logs,
@@ -254,10 +240,30 @@ impl<S: StateReader + Send + 'static> Runtime<S> {
             stdout,
             stderr,
             requests: if keep { host.requests } else { Vec::new() },
-            task,
+            task: if keep { task } else { TaskControl::None },
             diff,
         };
         (result, state)
+    }
+}
+
+/// Turns `on_task`'s return value (or a `task_schedule` call) into the task decision.
+fn task_control(
+    outcome: Result<Option<i32>, InvocationError>,
+    scheduled: bool,
+) -> (TaskControl, Result<(), InvocationError>) {
+    match outcome {
+        Ok(Some(TASK_CONTINUE)) => (TaskControl::Continue, Ok(())),
+        Ok(Some(TASK_DONE)) => (TaskControl::Done, Ok(())),
+        Ok(Some(other)) => (
+            TaskControl::None,
+            Err(InvocationError::AbiViolation(format!(
+                "on_task returned {other}, expected 0 (done) or 1 (continue)"
+            ))),
+        ),
+        Ok(None) if scheduled => (TaskControl::Schedule, Ok(())),
+        Ok(None) => (TaskControl::None, Ok(())),
+        Err(e) => (TaskControl::None, Err(e)),
     }
 }
 

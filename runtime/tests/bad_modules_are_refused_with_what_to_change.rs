@@ -82,3 +82,12 @@ fn oversize_and_malformed_modules_are_refused() {
     let e = refuse(r#"(module (@custom "nexus.manifest" "\09\00\00\00\00") (func (export "on_call")))"#);
     assert!(matches!(e, DeployError::Manifest(_)), "{e}");
 }
+
+#[test]
+fn a_wasi_import_with_the_wrong_signature_is_refused() {
+    let e = refuse(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))
+           (memory (export "memory") 1) (func (export "on_call")))"#,
+    );
+    assert!(matches!(e, DeployError::Link(_)), "{e}");
+}

@@ -130,3 +130,26 @@ fn too_little_fuel_for_the_fixed_cost_fails_cleanly() {
     assert_eq!(r.outcome, Err(InvocationError::OutOfGas));
     assert_eq!(r.fuel_used, 10);
 }
+
+#[test]
+fn an_on_task_result_outside_the_abi_fails_and_keeps_nothing() {
+    let rt = runtime();
+    let f = load_wat(
+        &rt,
+        r#"(module
+          (import "nexus" "kv_set" (func $kv_set (param i32 i32 i32 i32)))
+          (import "nexus" "emit_event" (func $emit (param i32 i32 i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "on_task") (result i32)
+            (call $kv_set (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1))
+            (call $emit (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1))
+            (i32.const 7)))"#,
+    );
+    let mut state = MemState::new();
+    let r = call(&rt, &f, EntryPoint::OnTask, &[], &mut state);
+    assert!(
+        matches!(r.outcome, Err(InvocationError::AbiViolation(ref m)) if m.contains("on_task returned 7"))
+    );
+    assert!(r.diff.is_empty() && r.events.is_empty() && state.is_empty());
+    assert_eq!(r.task, nexus_runtime::TaskControl::None);
+}
