@@ -1,0 +1,10 @@
+//! The chain's verifiable state: a height-versioned Jellyfish Merkle tree whose root is the app hash.
+
+pub mod store;
+
+#[cfg(feature = "rocksdb")]
+pub use store::RocksBackend;
+pub use store::{
+    AppHash, Backend, Batch, Changes, Column, CommitmentProof, Entry, MemBackend, Namespace, Store,
+    StoreConfig, StoreError, verify_proof,
+};

@@ -1,0 +1,334 @@
+//! A height-versioned key-value store whose Jellyfish Merkle root is the app hash.
+//!
+//! Writes for the next height collect with [`Store::apply`]; [`Store::stage`] computes that
+//! height's root without persisting (ABCI `FinalizeBlock`), and [`Store::commit`] writes tree
+//! nodes, the ordered key index, the (height, root) record and pruning deletions in one atomic
+//! batch (ABCI `Commit`), so a crash at any instant leaves the last committed height intact.
+
+mod backend;
+mod namespace;
+#[cfg(feature = "rocksdb")]
+mod rocks;
+mod tree;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use jmt::storage::NodeKey;
+use jmt::{KeyHash, Sha256Jmt};
+use sha2::Sha256;
+
+pub use backend::{Backend, Batch, Column, Entry, MemBackend};
+pub use ics23::CommitmentProof;
+pub use namespace::Namespace;
+#[cfg(feature = "rocksdb")]
+pub use rocks::RocksBackend;
+
+use tree::{TreeView, encode_value, node_key_bytes, value_key};
+
+/// A Merkle root: the app hash of a height.
+pub type AppHash = [u8; 32];
+
+/// Writes for the next height: `Some` sets a key, `None` deletes it.
+pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// How much history a store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreConfig {
+    /// Heights to keep provable, counting the latest; `None` keeps every height (archive).
+    pub keep_recent: Option<u64>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed to open, read or write.
+    #[cfg(feature = "rocksdb")]
+    #[error("database: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// The Merkle tree could not be read or updated (usually a missing node: a corrupt database).
+    #[error("merkle tree: {0}")]
+    Tree(String),
+    /// Stored bytes do not decode: the database is corrupt or from an incompatible version.
+    #[error("corrupt store: bad {0}")]
+    Corrupt(String),
+    /// The in-memory backend's lock was poisoned by a panic in another thread.
+    #[error("in-memory store lock poisoned")]
+    Poisoned,
+    /// `stage` or `commit` was asked for a height other than the one after the last committed.
+    #[error("cannot commit height {got}: the next height is {expected}")]
+    HeightOutOfOrder {
+        /// The only height that can be committed next.
+        expected: u64,
+        /// The height asked for.
+        got: u64,
+    },
+    /// A proof was asked for a height that is not committed yet.
+    #[error("height {height} is not committed (latest committed: {latest:?})")]
+    NotCommitted {
+        /// The height asked for.
+        height: u64,
+        /// The last committed height, if any.
+        latest: Option<u64>,
+    },
+    /// A proof was asked for a height whose tree was pruned.
+    #[error("height {height} is pruned; the oldest kept height is {oldest} (run with --archive to keep all)")]
+    Pruned {
+        /// The height asked for.
+        height: u64,
+        /// The oldest height still kept.
+        oldest: u64,
+    },
+    /// `keep_recent` was zero, which would prune the height just committed.
+    #[error("keep_recent must be at least 1")]
+    KeepNothing,
+}
+
+const META_LATEST: &[u8] = b"latest";
+const META_OLDEST: &[u8] = b"oldest";
+
+/// A committed height's root, computed but not yet written.
+#[derive(Debug)]
+struct Staged {
+    height: u64,
+    root: AppHash,
+    oldest: u64,
+    batch: Batch,
+}
+
+/// The verifiable state store over a [`Backend`].
+#[derive(Debug)]
+pub struct Store<B> {
+    backend: B,
+    config: StoreConfig,
+    latest: Option<(u64, AppHash)>,
+    oldest: Option<u64>,
+    pending: Changes,
+    staged: Option<Staged>,
+}
+
+#[cfg(feature = "rocksdb")]
+impl Store<RocksBackend> {
+    /// Opens (creating if missing) a store in the RocksDB directory at `path`.
+    pub fn open(path: impl AsRef<std::path::Path>, config: StoreConfig) -> Result<Self, StoreError> {
+        Self::new(RocksBackend::open(path.as_ref())?, config)
+    }
+}
+
+impl Store<MemBackend> {
+    /// An empty archive store in memory.
+    pub fn in_memory() -> Self {
+        Self::new(MemBackend::default(), StoreConfig::default()).expect("an empty archive store always opens")
+    }
+}
+
+fn be_u64(bytes: &[u8], what: &str) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| StoreError::Corrupt(what.into()))?))
+}
+
+fn tree_error(e: anyhow::Error) -> StoreError {
+    StoreError::Tree(format!("{e:#}"))
+}
+
+impl<B: Backend> Store<B> {
+    /// A store over `backend`, resuming from its last committed height.
+    pub fn new(backend: B, config: StoreConfig) -> Result<Self, StoreError> {
+        if config.keep_recent == Some(0) {
+            return Err(StoreError::KeepNothing);
+        }
+        let latest = match backend.get(Column::Meta, META_LATEST)? {
+            Some(bytes) if bytes.len() == 40 => {
+                let root: AppHash = bytes[8..].try_into().expect("32 bytes");
+                Some((be_u64(&bytes[..8], "latest height")?, root))
+            }
+            Some(_) => return Err(StoreError::Corrupt("latest height record".into())),
+            None => None,
+        };
+        let oldest =
+            backend.get(Column::Meta, META_OLDEST)?.map(|b| be_u64(&b, "oldest height")).transpose()?;
+        Ok(Self { backend, config, latest, oldest, pending: Changes::new(), staged: None })
+    }
+
+    /// The last committed height and its app hash; `None` before the first commit.
+    pub fn latest(&self) -> Option<(u64, AppHash)> {
+        self.latest
+    }
+
+    /// The backend, for inspection and maintenance tools.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The oldest height still provable; `None` before the first commit.
+    pub fn oldest(&self) -> Option<u64> {
+        self.oldest
+    }
+
+    /// Adds writes for the next height; later writes to a key replace earlier ones.
+    pub fn apply(&mut self, changes: Changes) {
+        self.staged = None;
+        self.pending.extend(changes);
+    }
+
+    /// Drops the writes and staged root of the next height (a rejected or re-executed block).
+    pub fn discard(&mut self) {
+        self.pending.clear();
+        self.staged = None;
+    }
+
+    /// The value at `key` at the latest committed height.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.get(Column::Index, key)
+    }
+
+    /// The first entry at the latest committed height within `from`, in key order, or the last if
+    /// `reverse` (`Unbounded` starts at the first or last key).
+    pub fn next(&self, from: Bound<&[u8]>, reverse: bool) -> Result<Option<Entry>, StoreError> {
+        self.backend.seek(Column::Index, from, reverse)
+    }
+
+    /// A prefix view of the latest committed state: one function's namespace.
+    pub fn namespace(&self, prefix: &[u8]) -> Namespace<'_, B> {
+        Namespace::new(self, prefix)
+    }
+
+    /// The value at `key` at a committed `height`, with an ICS23 proof of it (or of its absence)
+    /// against that height's app hash; check it with [`verify_proof`].
+    pub fn get_with_proof(
+        &self,
+        key: &[u8],
+        height: u64,
+    ) -> Result<(Option<Vec<u8>>, CommitmentProof), StoreError> {
+        let latest = self.latest.map(|(h, _)| h);
+        if latest.is_none_or(|l| height > l) {
+            return Err(StoreError::NotCommitted { height, latest });
+        }
+        let oldest = self.oldest.unwrap_or(0);
+        if height < oldest {
+            return Err(StoreError::Pruned { height, oldest });
+        }
+        let view = TreeView { backend: &self.backend, empty_base: None };
+        Sha256Jmt::new(&view).get_with_ics23_proof(key.to_vec(), height).map_err(tree_error)
+    }
+
+    /// Computes the app hash of `height` (the one after the last committed) from the pending
+    /// writes, without persisting anything.
+    pub fn stage(&mut self, height: u64) -> Result<AppHash, StoreError> {
+        if let Some((last, _)) = self.latest
+            && height != last + 1
+        {
+            return Err(StoreError::HeightOutOfOrder { expected: last + 1, got: height });
+        }
+        if let Some(staged) = &self.staged
+            && staged.height == height
+        {
+            return Ok(staged.root);
+        }
+        let view = TreeView {
+            backend: &self.backend,
+            empty_base: if self.latest.is_none() { height.checked_sub(1) } else { None },
+        };
+        let writes = self.pending.iter().map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
+        let (root, update) = Sha256Jmt::new(&view).put_value_set(writes, height).map_err(tree_error)?;
+
+        let first = self.oldest.unwrap_or(height);
+        let oldest = match self.config.keep_recent {
+            Some(keep) => first.max((height + 1).saturating_sub(keep)),
+            None => first,
+        };
+        // What this height makes stale is deleted at once if no kept height needs it
+        // (keep_recent = 1), else indexed for the commit that moves `oldest` past it.
+        let retire = |batch: &mut Batch, stale: Column, column: Column, key: Vec<u8>| {
+            if height <= oldest {
+                batch.delete(column, key);
+            } else {
+                batch.put(stale, [&height.to_be_bytes()[..], &key].concat(), Vec::new());
+            }
+        };
+
+        let mut batch = Batch::default();
+        let mut new_root = None;
+        for (key, node) in update.node_batch.nodes() {
+            if key.nibble_path().num_nibbles() == 0 {
+                new_root = Some(key);
+            }
+            batch.put(Column::Nodes, node_key_bytes(key), borsh::to_vec(node).expect("borsh into a Vec"));
+        }
+        for ((version, key_hash), value) in update.node_batch.values() {
+            batch.put(Column::Values, value_key(*key_hash, *version), encode_value(value.as_deref()));
+            // The write this one replaces is needed only by heights before this one.
+            if let Some(previous) = version.checked_sub(1)
+                && let Some((written, _)) = view.last_write(*key_hash, previous)?
+            {
+                retire(&mut batch, Column::StaleValues, Column::Values, value_key(*key_hash, written));
+            }
+            // A deletion marker answers "absent" for later heights just as no entry at all would.
+            if value.is_none() {
+                retire(&mut batch, Column::StaleValues, Column::Values, value_key(*key_hash, *version));
+            }
+        }
+        for stale in &update.stale_node_index_batch {
+            retire(&mut batch, Column::StaleNodes, Column::Nodes, node_key_bytes(&stale.node_key));
+        }
+        // `jmt` copies an unchanged root to the new height without marking the old copy stale;
+        // retiring it here keeps empty blocks from leaking one node each. (Retiring an old root
+        // that `jmt` already marked stale just repeats an idempotent write.)
+        if let (Some((last, _)), Some(new_root)) = (self.latest, new_root) {
+            let old_root = NodeKey::new(last, new_root.nibble_path().clone());
+            retire(&mut batch, Column::StaleNodes, Column::Nodes, node_key_bytes(&old_root));
+        }
+        for (key, value) in &self.pending {
+            match value {
+                Some(value) => {
+                    batch.put(Column::Preimages, KeyHash::with::<Sha256>(key).0.to_vec(), key.clone());
+                    batch.put(Column::Index, key.clone(), value.clone());
+                }
+                None => batch.delete(Column::Index, key.clone()),
+            }
+        }
+        batch.put(Column::Meta, META_LATEST.to_vec(), [&height.to_be_bytes()[..], &root.0].concat());
+        batch.put(Column::Meta, META_OLDEST.to_vec(), oldest.to_be_bytes().to_vec());
+        self.prune(&mut batch, oldest)?;
+
+        self.staged = Some(Staged { height, root: root.0, oldest, batch });
+        Ok(root.0)
+    }
+
+    /// Queues deletion of every node and value no height from `oldest` on can reach: those made
+    /// stale at or before `oldest`.
+    fn prune(&self, batch: &mut Batch, oldest: u64) -> Result<(), StoreError> {
+        let end = (oldest + 1).to_be_bytes();
+        for (key, _) in self.backend.range(Column::StaleNodes, &[], &end)? {
+            batch.delete(Column::Nodes, key[8..].to_vec());
+            batch.delete(Column::StaleNodes, key);
+        }
+        for (key, _) in self.backend.range(Column::StaleValues, &[], &end)? {
+            batch.delete(Column::Values, key[8..].to_vec());
+            batch.delete(Column::StaleValues, key);
+        }
+        Ok(())
+    }
+
+    /// Persists `height` (staging it first if needed) in one atomic write and returns its app hash.
+    pub fn commit(&mut self, height: u64) -> Result<AppHash, StoreError> {
+        let root = self.stage(height)?;
+        let staged = self.staged.take().expect("staged just above");
+        self.backend.write(staged.batch)?;
+        self.latest = Some((height, root));
+        self.oldest = Some(staged.oldest);
+        self.pending.clear();
+        Ok(root)
+    }
+}
+
+/// Whether `proof` shows `key` holding `value` (or, for `None`, absent) under the app hash `root`.
+pub fn verify_proof(root: &AppHash, key: &[u8], value: Option<&[u8]>, proof: &CommitmentProof) -> bool {
+    let spec = jmt::ics23_spec();
+    let root = root.to_vec();
+    match value {
+        Some(value) => {
+            ics23::verify_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, key, value)
+        }
+        None => ics23::verify_non_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, key),
+    }
+}
