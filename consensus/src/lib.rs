@@ -5,6 +5,6 @@ pub mod store;
 #[cfg(feature = "rocksdb")]
 pub use store::RocksBackend;
 pub use store::{
-    AppHash, Backend, Batch, Changes, Column, CommitmentProof, Entry, MemBackend, Namespace, Store,
-    StoreConfig, StoreError, verify_proof,
+    AppHash, Backend, Batch, Changes, Column, CommitmentProof, EMPTY_ROOT, Entry, MemBackend, Namespace,
+    Store, StoreConfig, StoreError, verify_proof,
 };

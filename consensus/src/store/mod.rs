@@ -29,6 +29,17 @@ use tree::{TreeView, encode_value, node_key_bytes, value_key};
 /// A Merkle root: the app hash of a height.
 pub type AppHash = [u8; 32];
 
+/// The app hash of a state with no keys (`jmt`'s placeholder for an empty subtree).
+pub const EMPTY_ROOT: AppHash = *b"SPARSE_MERKLE_PLACEHOLDER_HASH__";
+
+/// Leaf keys and values in the tree carry this leading byte, because ICS23 refuses to prove an
+/// empty key or value and the runtime stores both (an empty file, a flag set to `b""`).
+const LEAF_TAG: u8 = 1;
+
+fn tagged(bytes: &[u8]) -> Vec<u8> {
+    [&[LEAF_TAG][..], bytes].concat()
+}
+
 /// Writes for the next height: `Some` sets a key, `None` deletes it.
 pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -208,7 +219,16 @@ impl<B: Backend> Store<B> {
             return Err(StoreError::Pruned { height, oldest });
         }
         let view = TreeView { backend: &self.backend, empty_base: None };
-        Sha256Jmt::new(&view).get_with_ics23_proof(key.to_vec(), height).map_err(tree_error)
+        let tree = Sha256Jmt::new(&view);
+        // ICS23 cannot express absence from an empty tree; the empty root itself proves it, so
+        // the proof is left empty and `verify_proof` checks the root.
+        if tree.get_root_hash(height).map_err(tree_error)?.0 == EMPTY_ROOT {
+            return Ok((None, CommitmentProof { proof: None }));
+        }
+        let (value, proof) = tree.get_with_ics23_proof(tagged(key), height).map_err(tree_error)?;
+        let value =
+            value.map(|v| v.get(1..).map(<[u8]>::to_vec).ok_or(StoreError::Corrupt("leaf value".into())));
+        Ok((value.transpose()?, proof))
     }
 
     /// Computes the app hash of `height` (the one after the last committed) from the pending
@@ -228,7 +248,8 @@ impl<B: Backend> Store<B> {
             backend: &self.backend,
             empty_base: if self.latest.is_none() { height.checked_sub(1) } else { None },
         };
-        let writes = self.pending.iter().map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
+        let writes =
+            self.pending.iter().map(|(k, v)| (KeyHash::with::<Sha256>(tagged(k)), v.as_deref().map(tagged)));
         let (root, update) = Sha256Jmt::new(&view).put_value_set(writes, height).map_err(tree_error)?;
 
         let first = self.oldest.unwrap_or(height);
@@ -280,7 +301,8 @@ impl<B: Backend> Store<B> {
         for (key, value) in &self.pending {
             match value {
                 Some(value) => {
-                    batch.put(Column::Preimages, KeyHash::with::<Sha256>(key).0.to_vec(), key.clone());
+                    let tree_key = tagged(key);
+                    batch.put(Column::Preimages, KeyHash::with::<Sha256>(&tree_key).0.to_vec(), tree_key);
                     batch.put(Column::Index, key.clone(), value.clone());
                 }
                 None => batch.delete(Column::Index, key.clone()),
@@ -322,13 +344,17 @@ impl<B: Backend> Store<B> {
 }
 
 /// Whether `proof` shows `key` holding `value` (or, for `None`, absent) under the app hash `root`.
+/// Absence from an empty state is shown by an empty proof under [`EMPTY_ROOT`].
 pub fn verify_proof(root: &AppHash, key: &[u8], value: Option<&[u8]>, proof: &CommitmentProof) -> bool {
+    if proof.proof.is_none() {
+        return value.is_none() && *root == EMPTY_ROOT;
+    }
     let spec = jmt::ics23_spec();
-    let root = root.to_vec();
+    let (root, key) = (root.to_vec(), tagged(key));
     match value {
         Some(value) => {
-            ics23::verify_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, key, value)
+            ics23::verify_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, &key, &tagged(value))
         }
-        None => ics23::verify_non_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, key),
+        None => ics23::verify_non_membership::<ics23::HostFunctionsManager>(proof, &spec, &root, &key),
     }
 }
