@@ -1,11 +1,12 @@
-//! Commit cost per block as state grows: blocks of 1,000 writes (half new keys, half updates)
-//! committed to RocksDB, measured at several state sizes.
+//! Commit cost per block as state grows: blocks of 1,000 writes (half new keys, half updates),
+//! measured at several state sizes on the in-memory backend (tree hashing and encoding alone) and,
+//! with the `rocksdb` feature, on RocksDB (plus the synced write).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use nexus_consensus::{Changes, Store, StoreConfig};
+use nexus_consensus::{Backend, Changes, MemBackend, Store, StoreConfig};
 use sha2::{Digest, Sha256};
 
 const BLOCK: u64 = 1_000;
@@ -27,18 +28,20 @@ fn block(keys: u64, height: u64) -> Changes {
     changes
 }
 
-fn commit_per_block(c: &mut Criterion) {
-    let sizes: Vec<u64> = std::env::var("NEXUS_BENCH_STATE_KEYS")
+fn state_sizes() -> Vec<u64> {
+    std::env::var("NEXUS_BENCH_STATE_KEYS")
         .map(|s| s.split(',').map(|n| n.trim().parse().expect("key counts")).collect())
-        .unwrap_or_else(|_| vec![10_000, 100_000]);
-    let mut group = c.benchmark_group("state_store_commit_1000_writes");
+        .unwrap_or_else(|_| vec![10_000, 100_000])
+}
+
+/// Fills `store` with `keys` fresh keys, then measures committing blocks on top of it.
+fn bench_backend<B: Backend>(c: &mut Criterion, name: &str, mut open: impl FnMut() -> Store<B>) {
+    let mut group = c.benchmark_group(format!("state_store_commit_1000_writes/{name}"));
     group.sample_size(10);
-    for keys in sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path(), StoreConfig { keep_recent: Some(100) }).unwrap();
+    for keys in state_sizes() {
+        let mut store = open();
         let mut height = 0;
         let mut total = 0;
-        // Fill with fresh keys in blocks of BLOCK.
         while total < keys {
             height += 1;
             store.apply((total..total + BLOCK).map(|i| (key(i), Some(vec![1]))).collect());
@@ -64,5 +67,25 @@ fn commit_per_block(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, commit_per_block);
+fn commit_per_block(c: &mut Criterion) {
+    let keep = StoreConfig { keep_recent: Some(100) };
+    bench_backend(c, "in_memory", || Store::new(MemBackend::default(), keep).unwrap());
+    #[cfg(feature = "rocksdb")]
+    {
+        // The directories live as long as the bench run.
+        let mut dirs = Vec::new();
+        bench_backend(c, "rocksdb", || {
+            dirs.push(tempfile::tempdir().unwrap());
+            Store::open(dirs.last().unwrap().path(), keep).unwrap()
+        });
+    }
+}
+
+// criterion_group! generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+    criterion_group!(benches, commit_per_block);
+}
+use group::benches;
 criterion_main!(benches);
