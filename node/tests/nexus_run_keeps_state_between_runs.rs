@@ -81,3 +81,36 @@ fn run_reports_a_missing_file_and_a_bad_entry_point_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown entry point `main`"));
 }
+
+#[test]
+fn mount_seeds_the_function_filesystem_from_a_host_directory() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("hello"), "from the host").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mount = format!("{}:/notes", host.path().display());
+    let notes = example("notes");
+    let out = nexus(&[
+        "run",
+        notes.to_str().unwrap(),
+        "--mount",
+        &mount,
+        "--input",
+        "cat hello",
+        "--state",
+        state.path().to_str().unwrap(),
+        "--json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["output_text"], "from the host", "{v}");
+    // The mounted file is now part of the function's persistent state.
+    let out = nexus(&[
+        "run",
+        notes.to_str().unwrap(),
+        "--input",
+        "list",
+        "--state",
+        state.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(json(&out)["output_text"], "hello 13\n");
+}

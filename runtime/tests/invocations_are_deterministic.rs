@@ -108,3 +108,24 @@ fn invocation_errors_have_stable_codes() {
     assert_eq!(InvocationError::StackDepth.code(), 9);
     assert_eq!(InvocationError::Exit(3).code(), 13);
 }
+
+#[test]
+fn a_module_loaded_from_the_precompiled_cache_charges_exactly_the_same_gas() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(BUSY).unwrap();
+    let cold: Runtime<MemState> = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
+    let compiled = cold.load(&wasm).unwrap();
+    let cached_files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(cached_files, 1, "the compiled module is written to the cache");
+    let warm: Runtime<MemState> = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
+    let from_cache = warm.load(&wasm).unwrap();
+    let plain = runtime();
+    let uncached = plain.load(&wasm).unwrap();
+    let call = Call::new(EntryPoint::OnCall, vec![]);
+    let (a, _) = cold.invoke(&compiled, call.clone(), MemState::new());
+    let (b, _) = warm.invoke(&from_cache, call.clone(), MemState::new());
+    let (c, _) = plain.invoke(&uncached, call, MemState::new());
+    assert_eq!(a.outcome, Ok(()));
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
