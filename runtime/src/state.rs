@@ -6,6 +6,7 @@
 //! `f` the virtual filesystem (see `nexus_wasi`), `m` runtime metadata (storage in use, next
 //! request id). The chain prefixes all of it with the function's id.
 
+use nexus_types::keys::prefix_end;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -233,18 +234,6 @@ impl<S: StateReader> Overlay<S> {
     pub fn base(&self) -> &S {
         &self.base
     }
-}
-
-/// The smallest key greater than every key starting with `prefix`; `None` if there is none.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 impl<S: StateReader> nexus_wasi::Storage for Overlay<S> {

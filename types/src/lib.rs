@@ -6,6 +6,7 @@ extern crate alloc;
 pub mod abi;
 pub mod codec;
 pub mod context;
+pub mod keys;
 pub mod manifest;
 
 pub use codec::{Decode, DecodeError, Encode};

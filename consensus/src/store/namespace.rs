@@ -6,6 +6,8 @@
 
 use std::ops::Bound;
 
+use nexus_types::keys::prefix_end;
+
 use super::{Backend, Entry, Store, StoreError};
 
 /// The latest committed state under a key prefix, with keys seen without the prefix.
@@ -13,14 +15,6 @@ use super::{Backend, Entry, Store, StoreError};
 pub struct Namespace<'a, B> {
     store: &'a Store<B>,
     prefix: Vec<u8>,
-}
-
-/// The smallest key above every key starting with `prefix`; `None` if there is none (all 0xff).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let last = prefix.iter().rposition(|&b| b != 0xff)?;
-    let mut end = prefix[..=last].to_vec();
-    end[last] += 1;
-    Some(end)
 }
 
 impl<'a, B: Backend> Namespace<'a, B> {
@@ -48,18 +42,5 @@ impl<'a, B: Backend> Namespace<'a, B> {
             .store
             .next(from, reverse)?
             .and_then(|(k, v)| k.strip_prefix(self.prefix.as_slice()).map(|k| (k.to_vec(), v))))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prefix_end;
-
-    #[test]
-    fn the_prefix_end_skips_trailing_ff_bytes() {
-        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Some(vec![2]));
-        assert_eq!(prefix_end(&[0xff]), None);
-        assert_eq!(prefix_end(&[]), None);
     }
 }

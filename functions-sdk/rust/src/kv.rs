@@ -21,6 +21,7 @@ use core::borrow::Borrow;
 use core::marker::PhantomData;
 use core::ops::{Bound, RangeBounds};
 use nexus_types::abi::{ITER_EXCLUSIVE, ITER_REVERSE};
+use nexus_types::keys::prefix_end;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -101,18 +102,6 @@ pub fn range<K: AsRef<[u8]>>(range: impl RangeBounds<K>) -> Iter {
         Bound::Unbounded => Bound::Unbounded,
     };
     Iter { front: own(range.start_bound()), back: own(range.end_bound()), done: false }
-}
-
-/// The smallest key greater than every key starting with `prefix`, or `None` if there is none.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 /// An iterator over stored entries, from [`iter`] or [`range`]; each step is one host call.
