@@ -21,46 +21,8 @@ use quote::{format_ident, quote};
 use syn::punctuated::Punctuated;
 use syn::{Expr, FnArg, ItemFn, Lit, MetaNameValue, Token, Type, Visibility, parse::Parser};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Init,
-    Migrate,
-    OnCall,
-    OnEthBlock,
-    OnEthLog,
-    OnReply,
-    OnTask,
-    Query,
-}
-
-impl Kind {
-    fn export(self) -> &'static str {
-        match self {
-            Self::Init => "init",
-            Self::Migrate => "migrate",
-            Self::OnCall => "on_call",
-            Self::OnEthBlock => "on_eth_block",
-            Self::OnEthLog => "on_eth_log",
-            Self::OnReply => "on_reply",
-            Self::OnTask => "on_task",
-            Self::Query => "query",
-        }
-    }
-
-    /// The `nexus_types::EntryPoint` variant.
-    fn variant(self) -> &'static str {
-        match self {
-            Self::Init => "Init",
-            Self::Migrate => "Migrate",
-            Self::OnCall => "OnCall",
-            Self::OnEthBlock => "OnEthBlock",
-            Self::OnEthLog => "OnEthLog",
-            Self::OnReply => "OnReply",
-            Self::OnTask => "OnTask",
-            Self::Query => "Query",
-        }
-    }
-}
+// The entry point an attribute declares; its export name comes from the shared ABI types.
+use nexus_types::EntryPoint as Kind;
 
 /// Exports the function as `init`, run once at deploy with the deploy arguments as input.
 ///
@@ -213,8 +175,8 @@ fn expand2(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<To
     let trigger = parse_trigger(kind, args)?;
     let arg_ty = check_signature(kind, &func)?;
 
-    let export = format_ident!("{}", kind.export());
-    let variant = format_ident!("{}", kind.variant());
+    let export = format_ident!("{}", kind.export_name());
+    let variant = format_ident!("{kind:?}");
     let user = func.sig.ident.clone();
 
     let (decode, call) = match &arg_ty {
@@ -270,7 +232,7 @@ fn expand2(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<To
         manifest.extend(Manifest::trigger_record(t));
     }
     let len = manifest.len();
-    let static_name = format_ident!("__NEXUS_MANIFEST_{}", kind.export().to_uppercase());
+    let static_name = format_ident!("__NEXUS_MANIFEST_{}", kind.export_name().to_uppercase());
 
     Ok(quote! {
         #outer
@@ -299,8 +261,8 @@ fn expand2(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<To
 
 fn generated_doc(kind: Kind, user: Option<&str>) -> syn::Attribute {
     let text = match user {
-        Some(u) => format!(" The Nexus `{}` entry point: runs `{u}` on this invocation.", kind.export()),
-        None => format!(" The Nexus `{}` entry point.", kind.export()),
+        Some(u) => format!(" The Nexus `{}` entry point: runs `{u}` on this invocation.", kind.export_name()),
+        None => format!(" The Nexus `{}` entry point.", kind.export_name()),
     };
     syn::parse_quote!(#[doc = #text])
 }
@@ -308,7 +270,7 @@ fn generated_doc(kind: Kind, user: Option<&str>) -> syn::Attribute {
 /// Returns the argument type, if the function takes one.
 fn check_signature(kind: Kind, func: &ItemFn) -> syn::Result<Option<Type>> {
     let sig = &func.sig;
-    let name = kind.export();
+    let name = kind.export_name();
     if let Some(a) = &sig.asyncness {
         return Err(syn::Error::new_spanned(a, format!("`#[{name}]` functions cannot be async")));
     }
@@ -363,7 +325,7 @@ fn parse_trigger(kind: Kind, args: TokenStream2) -> syn::Result<Option<Trigger>>
         Kind::OnEthBlock | Kind::OnEthLog | Kind::OnTask => {}
         _ => {
             if let Some(p) = pairs.first() {
-                let msg = format!("`#[{}]` takes no arguments", kind.export());
+                let msg = format!("`#[{}]` takes no arguments", kind.export_name());
                 return Err(syn::Error::new_spanned(p, msg));
             }
             return Ok(None);
