@@ -29,11 +29,14 @@ pub enum Column {
     Index,
     /// The last committed height and root, and the oldest height still kept.
     Meta,
+    /// Node-local records outside the Merkle tree (transaction results, block records, function
+    /// logs), written in the same atomic batch as the height they describe.
+    Aux,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 8] = [
         Column::Nodes,
         Column::Values,
         Column::StaleNodes,
@@ -41,6 +44,7 @@ impl Column {
         Column::Preimages,
         Column::Index,
         Column::Meta,
+        Column::Aux,
     ];
 
     /// The column's name on disk.
@@ -53,6 +57,7 @@ impl Column {
             Column::Preimages => "preimages",
             Column::Index => "index",
             Column::Meta => "meta",
+            Column::Aux => "aux",
         }
     }
 }
@@ -90,6 +95,25 @@ pub trait Backend {
 
     /// Applies `batch` atomically and durably.
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
+}
+
+/// A shared backend: the application reads committed state through it while the store writes.
+impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
+    fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(column, key)
+    }
+
+    fn seek(&self, column: Column, from: Bound<&[u8]>, reverse: bool) -> Result<Option<Entry>, StoreError> {
+        (**self).seek(column, from, reverse)
+    }
+
+    fn range(&self, column: Column, start: &[u8], end: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        (**self).range(column, start, end)
+    }
+
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        (**self).write(batch)
+    }
 }
 
 type ColumnData = BTreeMap<Vec<u8>, Vec<u8>>;

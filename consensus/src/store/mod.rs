@@ -333,8 +333,19 @@ impl<B: Backend> Store<B> {
 
     /// Persists `height` (staging it first if needed) in one atomic write and returns its app hash.
     pub fn commit(&mut self, height: u64) -> Result<AppHash, StoreError> {
+        self.commit_with_aux(height, Vec::new())
+    }
+
+    /// [`Store::commit`], writing node-local `aux` records ([`Column::Aux`]; `None` deletes) in
+    /// the same atomic batch, so they exist exactly when the height does.
+    pub fn commit_with_aux(
+        &mut self,
+        height: u64,
+        aux: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<AppHash, StoreError> {
         let root = self.stage(height)?;
-        let staged = self.staged.take().expect("staged just above");
+        let mut staged = self.staged.take().expect("staged just above");
+        staged.batch.ops.extend(aux.into_iter().map(|(k, v)| (Column::Aux, k, v)));
         self.backend.write(staged.batch)?;
         self.latest = Some((height, root));
         self.oldest = Some(staged.oldest);
