@@ -1,0 +1,222 @@
+//! What the node API's methods take and return. Bytes, ids, hashes and addresses are `0x` hex
+//! strings; `u128` amounts are decimal strings (JSON numbers lose precision past 2^53).
+
+use nexus_consensus::app::records::{decimal, hex_bytes};
+use serde::{Deserialize, Serialize};
+
+pub use nexus_consensus::app::{BlockRecord, InvocationRecord, LogRecord, MsgResult, TxRecord};
+
+/// Bytes of any length, as `0x` hex.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Bytes(#[serde(with = "hex_bytes")] pub Vec<u8>);
+
+/// A 32-byte id or hash (function id, code hash, transaction hash, app hash), as `0x` hex.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct H256(#[serde(with = "hex_bytes")] pub [u8; 32]);
+
+/// A 20-byte account address, as `0x` hex.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(#[serde(with = "hex_bytes")] pub [u8; 20]);
+
+macro_rules! hex_newtype {
+    ($t:ty, $inner:ty) => {
+        impl From<$inner> for $t {
+            fn from(v: $inner) -> Self {
+                Self(v)
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "0x{}", hex::encode(&self.0))
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                let bytes = hex::decode(s.strip_prefix("0x").unwrap_or(s))
+                    .map_err(|e| format!("{s:?} is not hex: {e}"))?;
+                let len = bytes.len();
+                <$inner>::try_from(bytes)
+                    .map(Self)
+                    .map_err(|_| format!("{s:?} has {len} bytes, expected {}", stringify!($inner)))
+            }
+        }
+    };
+}
+hex_newtype!(Bytes, Vec<u8>);
+hex_newtype!(H256, [u8; 32]);
+hex_newtype!(Address, [u8; 20]);
+
+/// `nexus_status`: the chain and the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Numeric chain id (the EIP-712 domain's `chainId`; transactions must carry it).
+    pub chain_id: u64,
+    /// Human name of the chain.
+    pub chain_name: String,
+    /// Last committed height (0 before the first block).
+    pub height: u64,
+    /// Its app hash.
+    pub app_hash: H256,
+    /// Its block time, nanoseconds since the Unix epoch (0 before the first block).
+    pub latest_block_time_ns: u64,
+    /// Transactions accepted and waiting for a block.
+    pub mempool_size: u64,
+    /// Whether this is a `nexus dev` node (one in-process validator, dev accounts).
+    pub dev: bool,
+}
+
+/// `nexus_sendTx`: the accepted transaction, and its result when the caller waited for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendTxResult {
+    /// The transaction hash (`keccak256` of its wire bytes).
+    pub hash: H256,
+    /// Its committed result (only with `wait = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TxRecord>,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxState {
+    /// In the mempool, waiting for a block.
+    Pending,
+    /// In a committed block; its result is attached.
+    Committed,
+    /// Neither: never seen, dropped, or not accepted.
+    Unknown,
+}
+
+/// `nexus_getTx`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStatus {
+    /// The transaction hash asked for.
+    pub hash: H256,
+    /// Where it is.
+    pub status: TxState,
+    /// Its result, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TxRecord>,
+}
+
+/// `nexus_getAccount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The account.
+    pub address: Address,
+    /// Balance at the last committed height, smallest unit, decimal string.
+    #[serde(with = "decimal")]
+    pub balance: u128,
+    /// The nonce its next committed transaction must use.
+    pub nonce: u64,
+    /// The nonce to sign the next transaction with, counting its transactions still in the
+    /// mempool.
+    pub pending_nonce: u64,
+}
+
+/// `nexus_getFunction`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionDetails {
+    /// The function id.
+    pub id: H256,
+    /// Its account (the last 20 bytes of the id): where values sent to it are kept.
+    pub address: Address,
+    /// Who may upgrade or delete it.
+    pub owner: Address,
+    /// `sha256` of its module.
+    pub code_hash: H256,
+    /// Size of its module in bytes.
+    pub code_size: u64,
+    /// Height it was deployed at.
+    pub created_at: u64,
+    /// Height of its last upgrade (or the deploy).
+    pub updated_at: u64,
+    /// How many times it was upgraded.
+    pub version: u32,
+    /// Balance of its account, decimal string.
+    #[serde(with = "decimal")]
+    pub balance: u128,
+}
+
+/// `nexus_kvGet`: a function's key-value entry at a committed height, optionally with a proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvValue {
+    /// The height read.
+    pub height: u64,
+    /// That height's app hash: the root the proof verifies against.
+    pub app_hash: H256,
+    /// The value, or null when the key is absent.
+    pub value: Option<Bytes>,
+    /// With `prove = true`: the ICS23 `CommitmentProof`, protobuf-encoded, of the value (or of the
+    /// key's absence) under `app_hash`, for the state key
+    /// `nexus_consensus::app::function_kv_key(id, key)`.
+    pub proof: Option<Bytes>,
+}
+
+/// A log line of a read-only query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryLog {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+/// An event of a read-only query (not kept anywhere).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryEvent {
+    /// The topic, lossily decoded UTF-8.
+    pub topic: String,
+    /// The payload.
+    pub data: Bytes,
+}
+
+/// `nexus_query`: what a read-only `query` invocation returned; nothing it did is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryResult {
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Why it failed (the runtime's stable error), if it did.
+    pub error: Option<String>,
+    /// Its output.
+    pub output: Bytes,
+    /// Log lines it wrote.
+    pub logs: Vec<QueryLog>,
+    /// Events it emitted.
+    pub events: Vec<QueryEvent>,
+    /// Fuel it used.
+    pub fuel_used: u64,
+}
+
+/// One directory entry of `nexus_fsList`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Name within the directory.
+    pub name: String,
+    /// `file`, `dir` or `symlink`.
+    pub kind: String,
+    /// Size in bytes (files).
+    pub size: u64,
+}
+
+/// An outbound request in `nexus_outbox`, waiting for the Ethereum or zk machinery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItem {
+    /// The function that asked.
+    pub function: H256,
+    /// Height it was asked at.
+    pub height: u64,
+    /// The request id the function got back.
+    pub request_id: u64,
+    /// `eth_send` or `proof`.
+    pub kind: String,
+    /// The request, in the runtime's encoding.
+    pub payload: Bytes,
+}
