@@ -1,5 +1,6 @@
-//! The chain's verifiable state: a height-versioned Jellyfish Merkle tree whose root is the app hash.
+//! The chain: the ABCI 2.0 application and the verifiable state store (a height-versioned Jellyfish Merkle tree whose root is the app hash).
 
+pub mod app;
 pub mod store;
 
 #[cfg(feature = "rocksdb")]

@@ -1,0 +1,669 @@
+//! Executing blocks: transactions, their messages, function invocations, function-to-function
+//! messages, and the scheduled invocations at the end of each block.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use alloy_primitives::keccak256;
+use nexus_runtime::{Call, Function, InvocationResult, OutboundRequest, TaskControl};
+use nexus_types::codec::Encode;
+use nexus_types::{Address, Context, EntryPoint, Hash32, Reply, ReplyKind, Trigger};
+
+use super::gas::{self, Meter, OutOfGas};
+use super::layers::{self, FnView};
+use super::records::{
+    Account, BlockRecord, FunctionInfo, InvocationRecord, LogRecord, MsgResult, Params, TxRecord, WorkItem,
+};
+use super::tx::{self, Msg};
+use super::{App, AppError, BlockInput, BlockOutcome, Finalized, hex0x, state_keys};
+use crate::store::Backend;
+
+/// A compiled module shared between invocations.
+pub(super) type Module<B> = Arc<Function<FnView<B>>>;
+
+/// The address form of a function: where its native tokens are held, and the caller its
+/// messages to other functions carry.
+pub fn function_address(id: &Hash32) -> Address {
+    id[12..].try_into().expect("20 bytes")
+}
+
+/// The id of a function created by the `index`-th message of `sender`'s transaction with `nonce`.
+pub fn function_id(sender: &Address, nonce: u64, index: u32) -> Hash32 {
+    keccak256([b"nexus/function".as_slice(), sender, &nonce.to_be_bytes(), &index.to_be_bytes()].concat()).0
+}
+
+/// What a message failed with: a reason for the record, and whether it was running out of gas
+/// (which ends the whole transaction, not just a nested call).
+#[derive(Debug)]
+pub(super) struct Failure {
+    pub(super) reason: String,
+    pub(super) out_of_gas: bool,
+}
+
+impl From<OutOfGas> for Failure {
+    fn from(_: OutOfGas) -> Self {
+        Failure { reason: "out of gas".into(), out_of_gas: true }
+    }
+}
+
+fn fail(reason: impl Into<String>) -> Failure {
+    Failure { reason: reason.into(), out_of_gas: false }
+}
+
+/// Per-block execution context.
+struct BlockCtx<'p> {
+    params: &'p Params,
+    height: u64,
+    time_ns: u64,
+    logs: Vec<LogRecord>,
+}
+
+/// Who invoked a function and under which transaction.
+#[derive(Clone, Copy)]
+struct Origin {
+    caller: Address,
+    value: u128,
+    tx: Option<Hash32>,
+    seq: u32,
+}
+
+impl<B: Backend + Send + Sync + 'static> App<B> {
+    pub(super) fn execute_block(&mut self, params: &Params, block: &BlockInput) -> Result<BlockOutcome, AppError> {
+        let mut ctx = BlockCtx { params, height: block.height, time_ns: block.time_ns, logs: Vec::new() };
+        let mut records = Vec::with_capacity(block.txs.len());
+        let mut fees = 0u128;
+        for (index, bytes) in block.txs.iter().enumerate() {
+            let record = self.execute_tx(&mut ctx, index as u32, bytes);
+            fees = fees.saturating_add(record.fee);
+            records.push(record);
+        }
+        if fees > 0 {
+            // Fees are pooled until staking distributes them.
+            let pool = self.layers.get(state_keys::FEE_POOL).and_then(|b| borsh::from_slice::<u128>(&b).ok());
+            let total = pool.unwrap_or(0).saturating_add(fees);
+            self.layers.set(state_keys::FEE_POOL.to_vec(), borsh::to_vec(&total).expect("borsh"));
+            self.layers.commit_tx();
+        }
+        let scheduled = self.run_scheduled(&mut ctx);
+
+        self.store.apply(self.layers.take_block());
+        let app_hash = self.store.stage(block.height)?;
+        let block_record = BlockRecord {
+            height: block.height,
+            time_ns: block.time_ns,
+            app_hash,
+            txs: records.iter().map(|r| r.hash).collect(),
+            gas_used: records.iter().map(|r| r.gas_used).sum(),
+            scheduled,
+        };
+        let mut journal = Vec::with_capacity(records.len() + ctx.logs.len() + 1);
+        journal.push((state_keys::journal_block(block.height), Some(json(&block_record))));
+        for r in &records {
+            journal.push((state_keys::journal_tx(&r.hash), Some(json(r))));
+        }
+        let mut seq_by_function = std::collections::BTreeMap::<Hash32, u32>::new();
+        for log in &ctx.logs {
+            let seq = seq_by_function.entry(log.function).or_default();
+            journal.push((state_keys::journal_log(&log.function, block.height, *seq), Some(json(log))));
+            *seq += 1;
+        }
+        self.finalized = Some(Finalized { height: block.height, app_hash, journal });
+        Ok(BlockOutcome { app_hash, block: block_record, txs: records, logs: ctx.logs })
+    }
+
+    fn execute_tx(&self, ctx: &mut BlockCtx<'_>, index: u32, bytes: &[u8]) -> TxRecord {
+        let hash = tx::tx_hash(bytes);
+        let mut record = TxRecord {
+            hash,
+            height: ctx.height,
+            index,
+            sender: [0; 20],
+            nonce: 0,
+            ok: false,
+            error: None,
+            gas_limit: 0,
+            gas_used: 0,
+            fee: 0,
+            results: Vec::new(),
+        };
+        let signed = match tx::decode(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                record.error = Some(e.to_string());
+                return record;
+            }
+        };
+        let cached = self.verified.lock().unwrap_or_else(|e| e.into_inner()).remove(&hash);
+        let sender = match cached {
+            Some(sender) => sender,
+            None => match tx::recover_signer(&signed.tx, &signed.signature) {
+                Ok(s) => s,
+                Err(e) => {
+                    record.error = Some(e.to_string());
+                    return record;
+                }
+            },
+        };
+        let t = signed.tx;
+        (record.sender, record.nonce, record.gas_limit) = (sender, t.nonce, t.gas_limit);
+        let verified = tx::VerifiedTx { hash, sender, tx: t, size: bytes.len() };
+        let mut account = self.load_account(&sender);
+        let refusal = if verified.tx.chain_id != ctx.params.chain_id {
+            Some(format!("transaction is for chain id {}, this chain is {}", verified.tx.chain_id, ctx.params.chain_id))
+        } else if verified.tx.nonce != account.nonce {
+            Some(format!("nonce {} does not match the account's next nonce {}", verified.tx.nonce, account.nonce))
+        } else {
+            match super::stateless_checks(ctx.params, &verified, ctx.height) {
+                Err(e) => Some(e.to_string()),
+                Ok(_) => None,
+            }
+        };
+        let t = verified.tx;
+        let max_fee = u128::from(t.gas_limit).saturating_mul(t.gas_price);
+        let refusal = refusal.or_else(|| {
+            (account.balance < max_fee)
+                .then(|| format!("{} has {} but the fee may be up to {max_fee}", hex0x(&sender), account.balance))
+        });
+        if let Some(reason) = refusal {
+            record.error = Some(reason);
+            return record;
+        }
+        // From here the transaction is included: the nonce is used and gas is paid for.
+        account.nonce += 1;
+        account.balance -= max_fee;
+        self.save_account(&sender, &account);
+        self.layers.commit_tx();
+
+        let mut meter = Meter::new(t.gas_limit);
+        let mut outcome = meter.charge(gas::intrinsic(bytes.len())).map_err(Failure::from);
+        if outcome.is_ok() {
+            for (i, msg) in t.msgs.iter().enumerate() {
+                let origin = Origin { caller: sender, value: 0, tx: Some(hash), seq: 0 };
+                match self.execute_msg(ctx, &mut meter, origin, t.nonce, i as u32, msg) {
+                    Ok(result) => record.results.push(result),
+                    Err(f) => {
+                        outcome = Err(Failure { reason: format!("message {i} ({}): {}", msg.kind_name(), f.reason), ..f });
+                        break;
+                    }
+                }
+            }
+        }
+        match outcome {
+            Ok(()) => {
+                self.layers.commit_tx();
+                record.ok = true;
+            }
+            Err(f) => {
+                self.layers.revert_tx();
+                record.results.clear();
+                record.error = Some(f.reason);
+            }
+        }
+        record.gas_used = meter.used();
+        record.fee = u128::from(meter.used()) * t.gas_price;
+        let mut account = self.load_account(&sender);
+        account.balance += max_fee - record.fee;
+        self.save_account(&sender, &account);
+        self.layers.commit_tx();
+        record
+    }
+
+    fn execute_msg(
+        &self,
+        ctx: &mut BlockCtx<'_>,
+        meter: &mut Meter,
+        origin: Origin,
+        nonce: u64,
+        index: u32,
+        msg: &Msg,
+    ) -> Result<MsgResult, Failure> {
+        let sender = origin.caller;
+        let mut result = MsgResult {
+            kind: msg.kind_name().into(),
+            function: None,
+            code_hash: None,
+            invocations: Vec::new(),
+        };
+        match msg {
+            Msg::Transfer { to, amount } => {
+                meter.charge(gas::TRANSFER)?;
+                self.transfer(&sender, to, *amount)?;
+            }
+            Msg::Deploy { code, input } => {
+                let (function, code_hash) = self.install(ctx, meter, code)?;
+                let id = function_id(&sender, nonce, index);
+                let info = FunctionInfo {
+                    owner: sender,
+                    code_hash,
+                    created_at: ctx.height,
+                    updated_at: ctx.height,
+                    version: 1,
+                };
+                self.layers.set(state_keys::function(&id), borsh::to_vec(&info).expect("borsh"));
+                self.register_triggers(&id, &function);
+                (result.function, result.code_hash) = (Some(id), Some(code_hash));
+                if function.info.entry_points.contains(&EntryPoint::Init) {
+                    self.invoke_with_sends(ctx, meter, origin, &id, EntryPoint::Init, input, &mut result)?;
+                }
+            }
+            Msg::Call { function: id, input, value } => {
+                result.function = Some(*id);
+                self.require_function(id)?;
+                meter.charge(gas::TRANSFER)?;
+                self.transfer(&sender, &function_address(id), *value)?;
+                let origin = Origin { value: *value, ..origin };
+                self.invoke_with_sends(ctx, meter, origin, id, EntryPoint::OnCall, input, &mut result)?;
+            }
+            Msg::Upgrade { function: id, code, input } => {
+                result.function = Some(*id);
+                let mut info = self.require_owner(id, &sender, "upgrade")?;
+                let (function, code_hash) = self.install(ctx, meter, code)?;
+                (info.code_hash, info.updated_at, info.version) = (code_hash, ctx.height, info.version + 1);
+                self.layers.set(state_keys::function(id), borsh::to_vec(&info).expect("borsh"));
+                self.layers.delete(state_keys::every(id));
+                self.register_triggers(id, &function);
+                result.code_hash = Some(code_hash);
+                let entries = &function.info.entry_points;
+                if entries.contains(&EntryPoint::Migrate) || entries.contains(&EntryPoint::Init) {
+                    self.invoke_with_sends(ctx, meter, origin, id, EntryPoint::Migrate, input, &mut result)?;
+                }
+            }
+            Msg::Delete { function: id } => {
+                result.function = Some(*id);
+                self.require_owner(id, &sender, "delete")?;
+                let state = layers::scan(&self.layers, &state_keys::function_state(id), false);
+                meter.charge(gas::PER_DELETED_KEY.saturating_mul(state.len() as u64))?;
+                for key in state.into_keys() {
+                    self.layers.delete(key);
+                }
+                for key in [state_keys::function(id), state_keys::every(id), state_keys::task(id)] {
+                    self.layers.delete(key);
+                }
+                let address = function_address(id);
+                let left = self.load_account(&address).balance;
+                self.transfer(&address, &sender, left)?;
+                self.layers.delete(state_keys::account(&address));
+            }
+        }
+        Ok(result)
+    }
+
+    /// Validates and compiles a module, charging for its size first, and stores its bytes.
+    fn install(
+        &self,
+        ctx: &BlockCtx<'_>,
+        meter: &mut Meter,
+        code: &[u8],
+    ) -> Result<(Module<B>, Hash32), Failure> {
+        meter.charge(gas::PER_CODE_BYTE.saturating_mul(code.len() as u64))?;
+        if code.len() as u64 > ctx.params.max_code_bytes {
+            return Err(fail(format!("module is {} bytes; the limit is {}", code.len(), ctx.params.max_code_bytes)));
+        }
+        let function = self.compile(code).map_err(|e| fail(format!("invalid module: {e}")))?;
+        let key = state_keys::code(&function.code_hash);
+        if self.layers.get(&key).is_none() {
+            self.layers.set(key, code.to_vec());
+        }
+        let hash = function.code_hash;
+        Ok((function, hash))
+    }
+
+    fn register_triggers(&self, id: &Hash32, function: &Function<FnView<B>>) {
+        for trigger in &function.info.manifest.triggers {
+            if let Trigger::Every { blocks } = trigger {
+                self.layers.set(state_keys::every(id), blocks.to_be_bytes().to_vec());
+            }
+        }
+    }
+
+    fn require_function(&self, id: &Hash32) -> Result<FunctionInfo, Failure> {
+        self.layers
+            .get(&state_keys::function(id))
+            .and_then(|b| borsh::from_slice(&b).ok())
+            .ok_or_else(|| fail(format!("no function {} on this chain", hex0x(id))))
+    }
+
+    fn require_owner(&self, id: &Hash32, sender: &Address, action: &str) -> Result<FunctionInfo, Failure> {
+        let info = self.require_function(id)?;
+        if info.owner != *sender {
+            return Err(fail(format!(
+                "only the owner {} may {action} function {}; the signer is {}",
+                hex0x(&info.owner),
+                hex0x(id),
+                hex0x(sender)
+            )));
+        }
+        Ok(info)
+    }
+
+    pub(super) fn load_account(&self, address: &Address) -> Account {
+        self.layers
+            .get(&state_keys::account(address))
+            .and_then(|b| borsh::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_account(&self, address: &Address, account: &Account) {
+        self.layers.set(state_keys::account(address), borsh::to_vec(account).expect("borsh"));
+    }
+
+    fn transfer(&self, from: &Address, to: &Address, amount: u128) -> Result<(), Failure> {
+        if amount == 0 || from == to {
+            return Ok(());
+        }
+        let mut source = self.load_account(from);
+        source.balance = source.balance.checked_sub(amount).ok_or_else(|| {
+            fail(format!("{} has {} but sends {amount}", hex0x(from), source.balance))
+        })?;
+        self.save_account(from, &source);
+        let mut target = self.load_account(to);
+        target.balance = target.balance.checked_add(amount).ok_or_else(|| fail("balance overflow"))?;
+        self.save_account(to, &target);
+        Ok(())
+    }
+
+    /// A compiled module by its bytes, from the node-local cache when possible.
+    pub(super) fn compile(&self, code: &[u8]) -> Result<Module<B>, nexus_runtime::DeployError> {
+        let hash: Hash32 = <sha2::Sha256 as sha2::Digest>::digest(code).into();
+        if let Some(f) = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(self.runtime.load(code)?);
+        self.modules.lock().unwrap_or_else(|e| e.into_inner()).insert(f.code_hash, f.clone());
+        Ok(f)
+    }
+
+    /// The compiled module of a stored code hash.
+    pub(super) fn module(&self, code_hash: &Hash32) -> Result<Module<B>, Failure> {
+        if let Some(f) = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(code_hash) {
+            return Ok(f.clone());
+        }
+        let code = self
+            .layers
+            .get(&state_keys::code(code_hash))
+            .ok_or_else(|| fail(format!("code {} is missing from state", hex0x(code_hash))))?;
+        self.compile(&code).map_err(|e| fail(format!("stored module no longer loads: {e}")))
+    }
+
+    /// Invokes `entry`, then delivers every `send` it (and its callees) made, in order, each
+    /// followed by the sender's `on_reply`.
+    #[allow(clippy::too_many_arguments)]
+    fn invoke_with_sends(
+        &self,
+        ctx: &mut BlockCtx<'_>,
+        meter: &mut Meter,
+        origin: Origin,
+        id: &Hash32,
+        entry: EntryPoint,
+        input: &[u8],
+        result: &mut MsgResult,
+    ) -> Result<TaskControl, Failure> {
+        let mut queue = VecDeque::new();
+        let first = self.invoke(ctx, meter, origin, id, entry, input.to_vec())?;
+        result.invocations.push(first.0);
+        let first = first.1;
+        if let Err(e) = &first.outcome {
+            return Err(fail(format!("{} of {} failed: {e}", entry.export_name(), hex0x(id))));
+        }
+        self.take_requests(ctx, id, &first, &mut queue);
+        let control = first.task;
+        let mut sends = 0u32;
+        while let Some((from, request_id, target, data, value)) = queue.pop_front() {
+            sends += 1;
+            if sends > ctx.params.max_sends_per_tx {
+                return Err(fail(format!("more than {} function-to-function messages", ctx.params.max_sends_per_tx)));
+            }
+            let checkpoint = self.layers.checkpoint();
+            let caller = function_address(&from);
+            let delivered = self
+                .require_function(&target)
+                .and_then(|_| self.transfer(&caller, &function_address(&target), value))
+                .and_then(|()| {
+                    let origin = Origin { caller, value, seq: sends, ..origin };
+                    self.invoke(ctx, meter, origin, &target, EntryPoint::OnCall, data)
+                });
+            let reply = match delivered {
+                Ok((record, r)) => {
+                    result.invocations.push(record);
+                    match &r.outcome {
+                        Ok(()) => {
+                            self.take_requests(ctx, &target, &r, &mut queue);
+                            Reply { request_id, kind: ReplyKind::Send, ok: true, data: r.output }
+                        }
+                        Err(e) => {
+                            self.layers.restore(checkpoint);
+                            Reply { request_id, kind: ReplyKind::Send, ok: false, data: e.to_string().into_bytes() }
+                        }
+                    }
+                }
+                Err(f) if f.out_of_gas => return Err(f),
+                Err(f) => {
+                    self.layers.restore(checkpoint);
+                    Reply { request_id, kind: ReplyKind::Send, ok: false, data: f.reason.into_bytes() }
+                }
+            };
+            let sender_module = self.require_function(&from).and_then(|info| self.module(&info.code_hash));
+            if sender_module.is_ok_and(|m| m.info.entry_points.contains(&EntryPoint::OnReply)) {
+                let origin = Origin { caller: function_address(&target), value: 0, seq: sends, ..origin };
+                let (record, r) = self.invoke(ctx, meter, origin, &from, EntryPoint::OnReply, reply.encode())?;
+                result.invocations.push(record);
+                if r.outcome.is_ok() {
+                    self.take_requests(ctx, &from, &r, &mut queue);
+                }
+            }
+        }
+        Ok(control)
+    }
+
+    /// Queues an invocation's sends and stores its other outbound requests in the outbox.
+    fn take_requests(
+        &self,
+        ctx: &BlockCtx<'_>,
+        id: &Hash32,
+        r: &InvocationResult,
+        queue: &mut VecDeque<(Hash32, u64, Hash32, Vec<u8>, u128)>,
+    ) {
+        for request in &r.requests {
+            let (request_id, kind) = match request {
+                OutboundRequest::Send { id: request_id, function, data, value } => {
+                    queue.push_back((*id, *request_id, *function, data.clone(), *value));
+                    continue;
+                }
+                OutboundRequest::EthSend { id, .. } => (*id, "eth_send"),
+                OutboundRequest::Proof { id, .. } => (*id, "proof"),
+            };
+            let seq = self
+                .layers
+                .get(state_keys::OUTBOX_NEXT)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            let item = WorkItem {
+                function: *id,
+                height: ctx.height,
+                request_id,
+                kind: kind.into(),
+                payload: encode_request(request),
+            };
+            self.layers.set(state_keys::outbox(seq), borsh::to_vec(&item).expect("borsh"));
+            self.layers.set(state_keys::OUTBOX_NEXT.to_vec(), (seq + 1).to_be_bytes().to_vec());
+        }
+        if r.task == TaskControl::Schedule {
+            self.layers.set(state_keys::task(id), Vec::new());
+        }
+    }
+
+    /// Runs one entry point of a function against the current transaction's state, charging its
+    /// fuel and recording its logs. A failed invocation changes nothing (its result says why).
+    fn invoke(
+        &self,
+        ctx: &mut BlockCtx<'_>,
+        meter: &mut Meter,
+        origin: Origin,
+        id: &Hash32,
+        entry: EntryPoint,
+        input: Vec<u8>,
+    ) -> Result<(InvocationRecord, InvocationResult), Failure> {
+        let info = self.require_function(id)?;
+        let module = self.module(&info.code_hash)?;
+        let entry = if entry == EntryPoint::OnCall && module.info.is_command() { EntryPoint::Start } else { entry };
+        let limits = module.info.manifest.limits;
+        let fuel_cap = limits.fuel.unwrap_or(u64::MAX).min(ctx.params.max_fuel_per_invocation);
+        let seed = keccak256(
+            [id.as_slice(), &ctx.height.to_be_bytes(), &origin.tx.unwrap_or_default(), &origin.seq.to_be_bytes()]
+                .concat(),
+        );
+        let call = Call {
+            entry,
+            input,
+            context: Context {
+                chain_id: ctx.params.chain_name.clone(),
+                height: ctx.height,
+                time_ns: ctx.time_ns,
+                self_id: *id,
+                caller: origin.caller,
+                value: origin.value,
+                entry: Some(entry),
+                eth_block: None,
+            },
+            fuel: meter.remaining().min(fuel_cap),
+            storage_quota: limits.storage_bytes.unwrap_or(u64::MAX).min(ctx.params.max_storage_bytes),
+            args: vec![hex0x(id)],
+            env: Vec::new(),
+            random_seed: seed.0,
+            preopens: Vec::new(),
+        };
+        let prefix = state_keys::function_state(id);
+        let view = FnView::new(self.layers.clone(), prefix.clone());
+        // Running out of the transaction's gas (not just the function's own cap) ends the transaction.
+        let tx_gas_ran_out = call.fuel == meter.remaining();
+        let (mut r, _) = self.runtime.invoke(&module, call, view);
+        let out_of_gas = meter.charge(r.fuel_used).is_err()
+            || (tx_gas_ran_out && r.outcome == Err(nexus_runtime::InvocationError::OutOfGas));
+        record_logs(ctx, id, origin.tx, entry, &r);
+        let record = InvocationRecord {
+            function: *id,
+            entry: entry.export_name().into(),
+            ok: r.outcome.is_ok(),
+            error: r.outcome.as_ref().err().map(ToString::to_string),
+            output: r.output.clone(),
+            fuel_used: r.fuel_used,
+        };
+        if out_of_gas {
+            return Err(OutOfGas.into());
+        }
+        if r.outcome.is_ok() {
+            self.layers.apply_diff(&prefix, std::mem::take(&mut r.diff));
+        }
+        Ok((record, r))
+    }
+
+    /// Invokes `every` triggers due at this height, then every long-running task, from one
+    /// per-block fuel budget; whoever the budget does not reach waits for the next block (the
+    /// starting point rotates by height, so no function always comes last).
+    fn run_scheduled(&self, ctx: &mut BlockCtx<'_>) -> Vec<InvocationRecord> {
+        let mut due = Vec::new();
+        for (key, period) in layers::scan(&self.layers, state_keys::EVERY_PREFIX, false) {
+            let period = period.try_into().map(u64::from_be_bytes).unwrap_or(0);
+            if period > 0 && ctx.height.is_multiple_of(period) {
+                due.push((key[state_keys::EVERY_PREFIX.len()..].try_into().expect("32-byte id"), false));
+            }
+        }
+        for key in layers::scan(&self.layers, state_keys::TASK_PREFIX, false).into_keys() {
+            due.push((key[state_keys::TASK_PREFIX.len()..].try_into().expect("32-byte id"), true));
+        }
+        if due.is_empty() {
+            return Vec::new();
+        }
+        let start = (ctx.height % due.len() as u64) as usize;
+        due.rotate_left(start);
+        let mut budget = Meter::new(ctx.params.scheduled_fuel_per_block);
+        let mut records = Vec::new();
+        for (id, is_task) in due {
+            if budget.remaining() <= nexus_runtime::gas::INVOCATION_BASE {
+                break;
+            }
+            let origin = Origin { caller: [0; 20], value: 0, tx: None, seq: u32::from(is_task) };
+            let mut result = MsgResult { kind: "scheduled".into(), function: Some(id), code_hash: None, invocations: Vec::new() };
+            let outcome = self.invoke_with_sends(ctx, &mut budget, origin, &id, EntryPoint::OnTask, &[], &mut result);
+            match outcome {
+                Ok(_) => self.layers.commit_tx(),
+                Err(_) => self.layers.revert_tx(),
+            }
+            // A task ends when it says so or fails; a failing task would otherwise burn the
+            // budget of every block.
+            if is_task && !matches!(outcome, Ok(TaskControl::Continue)) {
+                self.layers.delete(state_keys::task(&id));
+                self.layers.commit_tx();
+            }
+            records.extend(result.invocations);
+        }
+        records
+    }
+}
+
+/// A journal record's bytes: JSON, since the journal is node-local and served as JSON.
+fn json(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records serialize")
+}
+
+/// Encodes an outbound request for the outbox (the Ethereum and zk components decode it).
+fn encode_request(request: &OutboundRequest) -> Vec<u8> {
+    let mut out = Vec::new();
+    match request {
+        OutboundRequest::EthSend { id, target, data, gas_limit } => {
+            0u8.encode_to(&mut out);
+            id.encode_to(&mut out);
+            target.encode_to(&mut out);
+            data.encode_to(&mut out);
+            gas_limit.encode_to(&mut out);
+        }
+        OutboundRequest::Proof { id, program_id, input } => {
+            1u8.encode_to(&mut out);
+            id.encode_to(&mut out);
+            program_id.encode_to(&mut out);
+            input.encode_to(&mut out);
+        }
+        OutboundRequest::Send { id, function, data, value } => {
+            2u8.encode_to(&mut out);
+            id.encode_to(&mut out);
+            function.encode_to(&mut out);
+            data.encode_to(&mut out);
+            value.encode_to(&mut out);
+        }
+    }
+    out
+}
+
+fn record_logs(ctx: &mut BlockCtx<'_>, id: &Hash32, tx: Option<Hash32>, entry: EntryPoint, r: &InvocationResult) {
+    let mut push = |kind: &str, topic: Option<String>, message: String| {
+        ctx.logs.push(LogRecord {
+            function: *id,
+            height: ctx.height,
+            tx,
+            entry: entry.export_name().into(),
+            kind: kind.into(),
+            topic,
+            message,
+        });
+    };
+    for line in &r.logs {
+        let level = match line.level {
+            0 => "debug",
+            1 => "info",
+            2 => "warn",
+            _ => "error",
+        };
+        push(level, None, line.message.clone());
+    }
+    for event in &r.events {
+        push("event", Some(String::from_utf8_lossy(&event.topic).into_owned()), String::from_utf8_lossy(&event.data).into_owned());
+    }
+    for (kind, bytes) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        if !bytes.is_empty() {
+            push(kind, None, String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
+    if let Err(e) = &r.outcome {
+        push("failure", None, e.to_string());
+    }
+}

@@ -1,0 +1,77 @@
+//! Every key the application writes, by owning component. Consensus state keys are in the Merkle
+//! tree; journal keys are node-local records beside it (`Column::Aux`).
+
+use nexus_types::{Address, Hash32};
+
+/// Chain parameters, fixed at genesis (component: chain).
+pub const PARAMS: &[u8] = b"p/params";
+
+/// Fees component: fees collected so far, until staking distributes them.
+pub const FEE_POOL: &[u8] = b"p/fees";
+
+/// Accounts component: `a/<address>` → balance and nonce.
+pub fn account(address: &Address) -> Vec<u8> {
+    [b"a/".as_slice(), address].concat()
+}
+
+/// Functions component: `c/<code hash>` → module bytes, shared by every function running them.
+pub fn code(hash: &Hash32) -> Vec<u8> {
+    [b"c/".as_slice(), hash].concat()
+}
+
+/// Functions component: `F/<function id>` → owner, code hash, manifest.
+pub fn function(id: &Hash32) -> Vec<u8> {
+    [b"F/".as_slice(), id].concat()
+}
+
+/// Functions component: `s/<function id>/` prefixes the function's own state (runtime layout).
+pub fn function_state(id: &Hash32) -> Vec<u8> {
+    [b"s/".as_slice(), id, b"/"].concat()
+}
+
+/// Scheduler component: `e/<function id>` → the period of an `every N blocks` trigger.
+pub const EVERY_PREFIX: &[u8] = b"e/";
+
+/// Scheduler component: the `every` trigger entry of a function.
+pub fn every(id: &Hash32) -> Vec<u8> {
+    [EVERY_PREFIX, id].concat()
+}
+
+/// Scheduler component: `t/<function id>` marks a long-running task invoked each block.
+pub const TASK_PREFIX: &[u8] = b"t/";
+
+/// Scheduler component: the task entry of a function.
+pub fn task(id: &Hash32) -> Vec<u8> {
+    [TASK_PREFIX, id].concat()
+}
+
+/// Outbox component: `q/<sequence>` → an outbound request awaiting the Ethereum or zk machinery.
+pub const OUTBOX_PREFIX: &[u8] = b"q/";
+
+/// Outbox component: a pending work item by sequence number.
+pub fn outbox(seq: u64) -> Vec<u8> {
+    [OUTBOX_PREFIX, &seq.to_be_bytes()].concat()
+}
+
+/// Outbox component: the next outbox sequence number.
+pub const OUTBOX_NEXT: &[u8] = b"q-next";
+
+/// Journal: `tx/<hash>` → the result of a transaction.
+pub fn journal_tx(hash: &Hash32) -> Vec<u8> {
+    [b"tx/".as_slice(), hash].concat()
+}
+
+/// Journal: `blk/<height>` → the block record.
+pub fn journal_block(height: u64) -> Vec<u8> {
+    [b"blk/".as_slice(), &height.to_be_bytes()].concat()
+}
+
+/// Journal: `log/<function id>/` prefixes a function's logs and events.
+pub fn journal_logs(id: &Hash32) -> Vec<u8> {
+    [b"log/".as_slice(), id, b"/"].concat()
+}
+
+/// Journal: one log record, ordered by height then sequence within the block.
+pub fn journal_log(id: &Hash32, height: u64, seq: u32) -> Vec<u8> {
+    [journal_logs(id).as_slice(), &height.to_be_bytes(), &seq.to_be_bytes()].concat()
+}
