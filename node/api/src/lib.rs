@@ -2,8 +2,17 @@
 //! in-process block producer that serves it.
 
 mod client;
+mod dev;
+mod node;
 mod rpc;
+mod server;
 pub mod types;
 
 pub use client::{Client, ClientError};
+pub use dev::{
+    DEFAULT_KEEP_RECENT, DEFAULT_RPC_ADDR, DEV_ACCOUNTS, DEV_BALANCE, DEV_MNEMONIC, DevAccount, DevConfig,
+    DevError, DevNode, dev_accounts, dev_genesis,
+};
+pub use node::{MEMPOOL_MAX_TXS, NodeError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};
+pub use server::WAIT_TIMEOUT;
