@@ -67,7 +67,7 @@ proptest! {
             mem.apply(changes);
             prop_assert_eq!(rocks.commit(height).unwrap(), mem.commit(height).unwrap());
             for (k, v) in &model {
-                prop_assert_eq!(rocks.get(k).unwrap().as_ref(), Some(v));
+                prop_assert_eq!(rocks.get(k).unwrap(), Some(v.clone()));
             }
         }
     }

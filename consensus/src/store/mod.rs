@@ -74,7 +74,7 @@ pub enum StoreError {
         /// The height asked for.
         got: u64,
     },
-    /// A proof was asked for a height that is not committed yet.
+    /// A proof or app hash was asked for a height that is not committed yet.
     #[error("height {height} is not committed (latest committed: {latest:?})")]
     NotCommitted {
         /// The height asked for.
@@ -82,7 +82,7 @@ pub enum StoreError {
         /// The last committed height, if any.
         latest: Option<u64>,
     },
-    /// A proof was asked for a height whose tree was pruned.
+    /// A proof or app hash was asked for a height whose tree was pruned.
     #[error("height {height} is pruned; the oldest kept height is {oldest} (run with --archive to keep all)")]
     Pruned {
         /// The height asked for.
@@ -198,6 +198,43 @@ impl<B: Backend> Store<B> {
         self.backend.seek(Column::Index, from, reverse)
     }
 
+    /// The node-local record at `key` ([`Column::Aux`]) as of the last commit.
+    pub fn get_aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.get(Column::Aux, key)
+    }
+
+    /// Every node-local record with a key in `start..end`, in key order, as of the last commit.
+    pub fn aux_range(&self, start: &[u8], end: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.backend.range(Column::Aux, start, end)
+    }
+
+    /// The first node-local record within `from`, in key order, or the last if `reverse`; with
+    /// big-endian heights in keys, `aux_seek(Bound::Included(&[prefix, max].concat()), true)`
+    /// finds the latest record under a prefix without scanning.
+    pub fn aux_seek(&self, from: Bound<&[u8]>, reverse: bool) -> Result<Option<Entry>, StoreError> {
+        self.backend.seek(Column::Aux, from, reverse)
+    }
+
+    /// The app hash of a committed `height` still kept (see [`StoreConfig::keep_recent`]).
+    pub fn app_hash(&self, height: u64) -> Result<AppHash, StoreError> {
+        self.check_kept(height)?;
+        let view = TreeView { backend: &self.backend, empty_base: None };
+        Ok(Sha256Jmt::new(&view).get_root_hash(height).map_err(tree_error)?.0)
+    }
+
+    /// Fails unless `height` is committed and not pruned.
+    fn check_kept(&self, height: u64) -> Result<(), StoreError> {
+        let latest = self.latest.map(|(h, _)| h);
+        if latest.is_none_or(|l| height > l) {
+            return Err(StoreError::NotCommitted { height, latest });
+        }
+        let oldest = self.oldest.unwrap_or(0);
+        if height < oldest {
+            return Err(StoreError::Pruned { height, oldest });
+        }
+        Ok(())
+    }
+
     /// A prefix view of the latest committed state: one function's namespace.
     pub fn namespace(&self, prefix: &[u8]) -> Namespace<'_, B> {
         Namespace::new(self, prefix)
@@ -210,14 +247,7 @@ impl<B: Backend> Store<B> {
         key: &[u8],
         height: u64,
     ) -> Result<(Option<Vec<u8>>, CommitmentProof), StoreError> {
-        let latest = self.latest.map(|(h, _)| h);
-        if latest.is_none_or(|l| height > l) {
-            return Err(StoreError::NotCommitted { height, latest });
-        }
-        let oldest = self.oldest.unwrap_or(0);
-        if height < oldest {
-            return Err(StoreError::Pruned { height, oldest });
-        }
+        self.check_kept(height)?;
         let view = TreeView { backend: &self.backend, empty_base: None };
         let tree = Sha256Jmt::new(&view);
         // ICS23 cannot express absence from an empty tree; the empty root itself proves it, so
@@ -248,9 +278,27 @@ impl<B: Backend> Store<B> {
             backend: &self.backend,
             empty_base: if self.latest.is_none() { height.checked_sub(1) } else { None },
         };
-        let writes =
-            self.pending.iter().map(|(k, v)| (KeyHash::with::<Sha256>(tagged(k)), v.as_deref().map(tagged)));
-        let (root, update) = Sha256Jmt::new(&view).put_value_set(writes, height).map_err(tree_error)?;
+        let tree = Sha256Jmt::new(&view);
+        let puts: Option<Vec<_>> = self
+            .pending
+            .iter()
+            .map(|(k, v)| Some((KeyHash::with::<Sha256>(tagged(k)), tagged(v.as_ref()?))))
+            .collect();
+        let (root, update) = match puts {
+            // Batch insertion hashes each touched node once per block instead of once per write
+            // that passes through it, and builds the same tree; it cannot delete, so blocks with
+            // deletions (and empty blocks, which it refuses) take the per-write path.
+            Some(puts) if !puts.is_empty() => {
+                tree.batch_put_value_sets(vec![puts], None, height).map(|(roots, update)| (roots[0], update))
+            }
+            _ => tree.put_value_set(
+                self.pending
+                    .iter()
+                    .map(|(k, v)| (KeyHash::with::<Sha256>(tagged(k)), v.as_deref().map(tagged))),
+                height,
+            ),
+        }
+        .map_err(tree_error)?;
 
         let first = self.oldest.unwrap_or(height);
         let oldest = match self.config.keep_recent {
@@ -319,12 +367,15 @@ impl<B: Backend> Store<B> {
     /// Queues deletion of every node and value no height from `oldest` on can reach: those made
     /// stale at or before `oldest`.
     fn prune(&self, batch: &mut Batch, oldest: u64) -> Result<(), StoreError> {
+        // Everything stale at or before the previous `oldest` is already gone; starting after it
+        // keeps RocksDB from stepping over the tombstones of every earlier prune on each commit.
+        let start = self.oldest.map_or(0, |previous| previous + 1).to_be_bytes();
         let end = (oldest + 1).to_be_bytes();
-        for (key, _) in self.backend.range(Column::StaleNodes, &[], &end)? {
+        for (key, _) in self.backend.range(Column::StaleNodes, &start, &end)? {
             batch.delete(Column::Nodes, key[8..].to_vec());
             batch.delete(Column::StaleNodes, key);
         }
-        for (key, _) in self.backend.range(Column::StaleValues, &[], &end)? {
+        for (key, _) in self.backend.range(Column::StaleValues, &start, &end)? {
             batch.delete(Column::Values, key[8..].to_vec());
             batch.delete(Column::StaleValues, key);
         }
