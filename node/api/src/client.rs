@@ -25,7 +25,9 @@ pub enum ClientError {
     #[error("node URL {0:?} must start with http:// or ws:// (for example http://127.0.0.1:8645)")]
     Scheme(String),
     /// The node could not be reached or refused the connection.
-    #[error("cannot connect to the node at {url}: {source} (is `nexus dev` running? pick another node with --rpc or NEXUS_RPC)")]
+    #[error(
+        "cannot connect to the node at {url}: {source} (is `nexus dev` running? pick another node with --rpc or NEXUS_RPC)"
+    )]
     Connect {
         /// The URL tried.
         url: String,
@@ -57,10 +59,8 @@ impl Client {
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let connect = |source| ClientError::Connect { url: url.to_string(), source };
         if url.starts_with("http://") || url.starts_with("https://") {
-            let client = HttpClientBuilder::default()
-                .request_timeout(REQUEST_TIMEOUT)
-                .build(url)
-                .map_err(connect)?;
+            let client =
+                HttpClientBuilder::default().request_timeout(REQUEST_TIMEOUT).build(url).map_err(connect)?;
             Ok(Client::Http(client))
         } else if url.starts_with("ws://") || url.starts_with("wss://") {
             let client = WsClientBuilder::default()
@@ -76,6 +76,8 @@ impl Client {
     }
 }
 
+// The traits declare `impl Future + Send` returns; spelling them out keeps the `Send` visible.
+#[allow(clippy::manual_async_fn)]
 impl ClientT for Client {
     fn notification<Params>(
         &self,
@@ -130,6 +132,7 @@ fn subscriptions_need_ws() -> RpcClientError {
     RpcClientError::Custom("subscriptions need a WebSocket connection: use a ws:// node URL".into())
 }
 
+#[allow(clippy::manual_async_fn)]
 impl SubscriptionClientT for Client {
     fn subscribe<'a, Notif, Params>(
         &self,

@@ -109,7 +109,11 @@ pub struct DevNode {
     /// The producer's result, sent when its thread ends (dropped unsent if it panicked).
     producer: tokio::sync::oneshot::Receiver<Result<(), NodeError>>,
     finished: bool,
+    /// Asks the producer to stop.
     stop: Box<dyn Fn() + Send + Sync>,
+    /// Whether anything (the producer, the server's connection tasks) still holds the node's
+    /// state, and so its open database.
+    alive: Box<dyn Fn() -> bool + Send + Sync>,
     /// Height and app hash it resumed from (0 for a new chain).
     resumed_at: u64,
 }
@@ -135,7 +139,9 @@ pub enum DevError {
         source: std::io::Error,
     },
     /// The RPC address cannot be bound.
-    #[error("cannot serve the node API on {addr}: {source} (is another node running? pick another --rpc-addr)")]
+    #[error(
+        "cannot serve the node API on {addr}: {source} (is another node running? pick another --rpc-addr)"
+    )]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -158,14 +164,16 @@ impl DevNode {
         match &config.data_dir {
             Some(dir) => {
                 let db = dir.join("db");
-                std::fs::create_dir_all(&db).map_err(|source| DevError::DataDir { path: db.clone(), source })?;
+                std::fs::create_dir_all(&db)
+                    .map_err(|source| DevError::DataDir { path: db.clone(), source })?;
                 let backend = Arc::new(RocksBackend::open(&db).map_err(NodeError::from)?);
                 let store = Store::new(backend, store_config).map_err(NodeError::from)?;
                 let node = NodeConfig { module_cache_dir: Some(dir.join("modules")) };
                 Self::start_on(store, node, config).await
             }
             None => {
-                let store = Store::new(Arc::new(MemBackend::default()), store_config).map_err(NodeError::from)?;
+                let store =
+                    Store::new(Arc::new(MemBackend::default()), store_config).map_err(NodeError::from)?;
                 Self::start_on(store, NodeConfig::default(), config).await
             }
         }
@@ -180,8 +188,9 @@ impl DevNode {
         let resumed_at = app.info().height;
         let shared = Arc::new(Shared::new(app, &config.genesis)?);
         let rpc = Rpc { shared: shared.clone(), dev: true };
-        let (rpc_addr, server) =
-            serve(config.rpc_addr, rpc).await.map_err(|source| DevError::Bind { addr: config.rpc_addr, source })?;
+        let (rpc_addr, server) = serve(config.rpc_addr, rpc)
+            .await
+            .map_err(|source| DevError::Bind { addr: config.rpc_addr, source })?;
         let (done, producer) = tokio::sync::oneshot::channel();
         {
             let shared = shared.clone();
@@ -193,8 +202,18 @@ impl DevNode {
                 })
                 .map_err(DevError::Spawn)?;
         }
-        let stop = Box::new(move || shared.stop());
-        Ok(Self { rpc_addr, server, producer, finished: false, stop, resumed_at })
+        let weak = Arc::downgrade(&shared);
+        drop(shared);
+        let stop = Box::new({
+            let weak = weak.clone();
+            move || {
+                if let Some(s) = weak.upgrade() {
+                    s.stop();
+                }
+            }
+        });
+        let alive = Box::new(move || weak.strong_count() > 0);
+        Ok(Self { rpc_addr, server, producer, finished: false, stop, alive, resumed_at })
     }
 
     /// The address the node API is served on.
@@ -232,12 +251,20 @@ impl DevNode {
     }
 
     /// Stops the server and the producer (after the block it is executing, which commits) and
-    /// waits for both.
+    /// waits for both, and for the database to be closed, so the data dir can be reopened.
     pub async fn shutdown(mut self) -> Result<(), DevError> {
         (self.stop)();
         let _ = self.server.stop();
         self.server.clone().stopped().await;
-        self.stopped().await
+        let result = self.stopped().await;
+        // The server's connection tasks let go of the state shortly after it stops.
+        for _ in 0..500 {
+            if !(self.alive)() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        result
     }
 }
 

@@ -205,7 +205,11 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                         if now >= next_tick || self.stopping.load(Ordering::SeqCst) {
                             break;
                         }
-                        pool = self.work.wait_timeout(pool, next_tick - now).unwrap_or_else(|e| e.into_inner()).0;
+                        pool = self
+                            .work
+                            .wait_timeout(pool, next_tick - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
                     }
                     // After a stall (a long block), tick from now rather than firing a burst.
                     next_tick = next_tick.max(Instant::now());
@@ -270,8 +274,7 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                     .collect()
             };
             let txs = app.prepare_proposal(candidates, BLOCK_MAX_BYTES);
-            app.process_proposal(&txs)
-                .map_err(|e| NodeError::Proposal { height, reason: e.to_string() })?;
+            app.process_proposal(&txs).map_err(|e| NodeError::Proposal { height, reason: e.to_string() })?;
             let extension = app.extend_vote(height);
             if !app.verify_vote_extension(height, &extension) {
                 return Err(NodeError::VoteExtension(height));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonrpsee::PendingSubscriptionSink;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
-use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use nexus_consensus::app::tx::{self, DecodeTxError};
 use nexus_consensus::app::{AppError, QueryError, TxError, function_address};
@@ -83,13 +83,13 @@ pub(crate) async fn serve<B: Backend + Send + Sync + 'static>(
     addr: SocketAddr,
     rpc: Rpc<B>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let server = Server::builder()
+    let config = ServerConfig::builder()
         // A deploy carries up to 512 KiB of module, twice that in hex.
         .max_request_body_size(4 << 20)
         .max_response_body_size(32 << 20)
         .max_connections(1024)
-        .build(addr)
-        .await?;
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
     let local = server.local_addr()?;
     Ok((local, server.start(rpc.into_rpc())))
 }
@@ -159,7 +159,9 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
         let Some(receiver) = receiver else { return Ok(SendTxResult { hash, result: None }) };
         match tokio::time::timeout(WAIT_TIMEOUT, receiver).await {
             Ok(Ok(Ok(record))) => Ok(SendTxResult { hash, result: Some(record) }),
-            Ok(Ok(Err(reason))) => Err(err(code::TX_DROPPED, format!("transaction {hash} was not committed: {reason}"))),
+            Ok(Ok(Err(reason))) => {
+                Err(err(code::TX_DROPPED, format!("transaction {hash} was not committed: {reason}")))
+            }
             Ok(Err(_)) => Err(err(code::SHUTTING_DOWN, "the node stopped before committing the transaction")),
             Err(_) => Err(err(
                 code::WAIT_TIMEOUT,
@@ -184,7 +186,10 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
         let latest = app.info().height;
         let height = height.unwrap_or(latest);
         app.block(height).map_err(app_error)?.ok_or_else(|| {
-            err(code::NOT_FOUND, format!("no block at height {height}; the latest committed height is {latest}"))
+            err(
+                code::NOT_FOUND,
+                format!("no block at height {height}; the latest committed height is {latest}"),
+            )
         })
     }
 
@@ -218,14 +223,19 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
         })
     }
 
-    async fn kv_get(&self, id: H256, key: Bytes, prove: Option<bool>, height: Option<u64>) -> RpcResult<KvValue> {
-        let (height, app_hash, value, proof) =
-            self.shared.app().await.kv_get_with_proof(&id.0, &key.0, height).map_err(app_error)?;
+    async fn kv_get(
+        &self,
+        id: H256,
+        key: Bytes,
+        prove: Option<bool>,
+        height: Option<u64>,
+    ) -> RpcResult<KvValue> {
+        let proven = self.shared.app().await.kv_get_with_proof(&id.0, &key.0, height).map_err(app_error)?;
         Ok(KvValue {
-            height,
-            app_hash: H256(app_hash),
-            value: value.map(Bytes),
-            proof: prove.unwrap_or(false).then(|| Bytes(prost::Message::encode_to_vec(&proof))),
+            height: proven.height,
+            app_hash: H256(proven.app_hash),
+            value: proven.value.map(Bytes),
+            proof: prove.unwrap_or(false).then(|| Bytes(prost::Message::encode_to_vec(&proven.proof))),
         })
     }
 
@@ -261,13 +271,21 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
             events: r
                 .events
                 .into_iter()
-                .map(|e| QueryEvent { topic: String::from_utf8_lossy(&e.topic).into_owned(), data: Bytes(e.data) })
+                .map(|e| QueryEvent {
+                    topic: String::from_utf8_lossy(&e.topic).into_owned(),
+                    data: Bytes(e.data),
+                })
                 .collect(),
             fuel_used: r.fuel_used,
         })
     }
 
-    async fn logs(&self, id: H256, from_height: Option<u64>, limit: Option<u32>) -> RpcResult<Vec<LogRecord>> {
+    async fn logs(
+        &self,
+        id: H256,
+        from_height: Option<u64>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<LogRecord>> {
         let limit = limit.unwrap_or(LOGS_LIMIT).min(LOGS_LIMIT) as usize;
         self.shared.app().await.logs(&id.0, from_height.unwrap_or(0), limit).map_err(app_error)
     }

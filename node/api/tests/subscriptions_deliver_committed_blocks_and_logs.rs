@@ -46,7 +46,10 @@ async fn subscribers_see_each_committed_block_and_the_logs_of_their_function() {
         seen.push(log);
     }
     let event = seen.iter().find(|l| l.kind == "event").unwrap();
-    assert_eq!((event.topic.as_deref(), event.message.as_str(), event.tx), (Some("incremented"), "4", Some(record.hash)));
+    assert_eq!(
+        (event.topic.as_deref(), event.message.as_str(), event.tx),
+        (Some("incremented"), "4", Some(record.hash))
+    );
     // The unfiltered stream saw the other function first.
     let first = tokio::time::timeout(within, all_logs.next()).await.expect("a log").unwrap().unwrap();
     assert_eq!(first.function, other);
@@ -64,7 +67,11 @@ async fn timed_blocks_are_produced_without_transactions_with_increasing_times() 
     let mut blocks = client.subscribe_blocks().await.unwrap();
     let mut previous: Option<nexus_api::types::BlockRecord> = None;
     for _ in 0..4 {
-        let block = tokio::time::timeout(Duration::from_secs(10), blocks.next()).await.expect("a block").unwrap().unwrap();
+        let block = tokio::time::timeout(Duration::from_secs(10), blocks.next())
+            .await
+            .expect("a block")
+            .unwrap()
+            .unwrap();
         assert!(block.txs.is_empty());
         if let Some(p) = &previous {
             assert_eq!(block.height, p.height + 1);

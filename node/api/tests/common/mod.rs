@@ -44,7 +44,12 @@ pub fn signed(account: &DevAccount, nonce: u64, gas_limit: u64, msgs: Vec<Msg>) 
 
 /// A call of the counter adding `by`.
 pub fn call(account: &DevAccount, nonce: u64, function: [u8; 32], by: u64) -> Bytes {
-    signed(account, nonce, CALL_GAS, vec![Msg::Call { function, input: by.to_string().into_bytes(), value: 0 }])
+    signed(
+        account,
+        nonce,
+        CALL_GAS,
+        vec![Msg::Call { function, input: by.to_string().into_bytes(), value: 0 }],
+    )
 }
 
 /// Deploys `examples/<name>` from `account` and returns the function id.
@@ -62,7 +67,10 @@ pub async fn send_and_wait(client: &Client, tx: Bytes) -> TxRecord {
 }
 
 /// Polls `f` every 20 ms until it returns `Some`, for at most `secs` seconds.
-pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(secs: u64, mut f: impl FnMut() -> F) -> T {
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    secs: u64,
+    mut f: impl FnMut() -> F,
+) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f().await {
