@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Scaffold a new function project.
     New(cmd::new::Args),
+    /// Run a one-validator chain in this process with funded dev accounts, serving the node API.
+    Dev(cmd::dev::Args),
     /// Build the function project in a directory to a .wasm file.
     Build(cmd::build::Args),
     /// Show a module's manifest, imports, exports and every validation error.
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::New(a) => cmd::new::run(a),
+        Command::Dev(a) => cmd::dev::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),

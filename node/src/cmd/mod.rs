@@ -1,6 +1,7 @@
 //! One module per `nexus` verb.
 
 pub mod build;
+pub mod dev;
 pub mod inspect;
 pub mod new;
 pub mod run;
