@@ -19,10 +19,9 @@ zkvm-guests: setup
 build:
 	$(CARGO) build --release -p nexus-node
 
-# The main job. Until the chain lands, it runs the example functions locally, with persistent
-# state, through the same runtime validators will use.
+# The main job: a local dev network with example functions deployed and firing every block.
 dev: examples build
-	bash scripts/demo.sh
+	bash scripts/dev.sh
 
 lint:
 	$(CARGO) fmt --all --check

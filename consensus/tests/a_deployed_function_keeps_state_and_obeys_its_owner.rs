@@ -30,7 +30,10 @@ fn a_counter_counts_proves_its_state_and_only_its_owner_changes_it() {
     assert_eq!(count(&chain, f), "6");
 
     let logs = chain.app.logs(&f, 0, 100).expect("logs");
-    assert!(logs.iter().any(|l| l.kind == "event" && l.topic.as_deref() == Some("incremented") && l.message == "6"));
+    assert!(
+        logs.iter()
+            .any(|l| l.kind == "event" && l.topic.as_deref() == Some("incremented") && l.message == "6")
+    );
 
     // The value and its absence are both provable against the app hash.
     let proven = chain.app.kv_get_with_proof(&f, b"count", None).expect("proof");
@@ -54,7 +57,8 @@ fn a_counter_counts_proves_its_state_and_only_its_owner_changes_it() {
     assert_eq!(count(&chain, f), "6");
 
     // A broken upgrade rolls back entirely.
-    let r = chain.run(&owner, vec![Msg::Upgrade { function: f, code: b"\0asm garbage".to_vec(), input: vec![] }]);
+    let r =
+        chain.run(&owner, vec![Msg::Upgrade { function: f, code: b"\0asm garbage".to_vec(), input: vec![] }]);
     assert!(r.error.as_deref().unwrap_or("").contains("invalid module"), "{:?}", r.error);
     let trapping_init = wat::parse_str(
         r#"(module (memory (export "memory") 1) (func (export "init") unreachable) (func (export "on_call")))"#,
@@ -87,7 +91,8 @@ fn notes_live_in_the_functions_filesystem() {
         let r = chain.call(&key(1), f, cmd);
         assert!(r.ok, "{cmd}: {:?}", r.error);
     }
-    let names: Vec<_> = chain.app.fs_list(&f, "/notes").expect("ls").into_iter().map(|e| (e.name, e.kind)).collect();
+    let names: Vec<_> =
+        chain.app.fs_list(&f, "/notes").expect("ls").into_iter().map(|e| (e.name, e.kind)).collect();
     assert_eq!(names, vec![("idea".into(), "file".into()), ("todo".into(), "file".into())]);
     assert_eq!(chain.app.fs_read(&f, "/notes/todo").expect("cat"), b"buy milk\ncall bob\n");
     let err = chain.app.fs_read(&f, "/notes/missing").expect_err("absent");

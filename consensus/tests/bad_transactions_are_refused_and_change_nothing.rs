@@ -28,7 +28,11 @@ fn refused_everywhere(chain: &mut Chain, bytes: Vec<u8>, expected: &str) {
     let before = chain.app.info().app_hash;
     let r = chain.block(vec![bytes]).txs.remove(0);
     assert!(!r.ok);
-    assert!(r.error.as_deref().unwrap_or("").contains(expected), "block said {:?}, expected {expected:?}", r.error);
+    assert!(
+        r.error.as_deref().unwrap_or("").contains(expected),
+        "block said {:?}, expected {expected:?}",
+        r.error
+    );
     assert_eq!(r.fee, 0);
     assert_eq!(chain.app.info().app_hash, before, "a refused transaction changed state");
 }
@@ -36,6 +40,7 @@ fn refused_everywhere(chain: &mut Chain, bytes: Vec<u8>, expected: &str) {
 #[test]
 fn each_bad_transaction_is_refused_with_its_reason() {
     let mut chain = Chain::new();
+    chain.block(vec![]);
     let k = key(1);
     let sender = tx::address_of(&k);
 
@@ -47,8 +52,16 @@ fn each_bad_transaction_is_refused_with_its_reason() {
     refused_everywhere(&mut chain, call_tx(1).sign(&k).encode(), "next nonce is 0");
     refused_everywhere(&mut chain, Tx { expires_at: 1, ..call_tx(0) }.sign(&k).encode(), "expired");
     chain.block(vec![]);
-    refused_everywhere(&mut chain, Tx { gas_limit: u64::MAX, ..call_tx(0) }.sign(&k).encode(), "block gas limit");
-    refused_everywhere(&mut chain, Tx { gas_limit: 10, ..call_tx(0) }.sign(&k).encode(), "before running anything");
+    refused_everywhere(
+        &mut chain,
+        Tx { gas_limit: u64::MAX, ..call_tx(0) }.sign(&k).encode(),
+        "block gas limit",
+    );
+    refused_everywhere(
+        &mut chain,
+        Tx { gas_limit: 10, ..call_tx(0) }.sign(&k).encode(),
+        "before running anything",
+    );
     refused_everywhere(&mut chain, Tx { gas_price: 0, ..call_tx(0) }.sign(&k).encode(), "below the minimum");
     let poor = key(9);
     refused_everywhere(&mut chain, call_tx(0).sign(&poor).encode(), "has 0 but");

@@ -30,9 +30,13 @@ fn op() -> impl Strategy<Value = Op> {
 fn to_tx(chain: &mut Chain, counter: [u8; 32], notes: [u8; 32], op: &Op) -> Vec<u8> {
     let call = |function, input: String| Msg::Call { function, input: input.into_bytes(), value: 0 };
     let (from, msg) = match op {
-        Op::Transfer { from, to, amount } => {
-            (*from, Msg::Transfer { to: nexus_consensus::app::tx::address_of(&key(*to)), amount: u128::from(*amount) })
-        }
+        Op::Transfer { from, to, amount } => (
+            *from,
+            Msg::Transfer {
+                to: nexus_consensus::app::tx::address_of(&key(*to)),
+                amount: u128::from(*amount),
+            },
+        ),
         Op::Count { from, by } => (*from, call(counter, by.to_string())),
         Op::BadCount { from } => (*from, call(counter, "not a number".into())),
         Op::Note { from, name } => (*from, call(notes, format!("append n{name} from {from}"))),

@@ -15,7 +15,7 @@ use super::records::{
     Account, BlockRecord, FunctionInfo, InvocationRecord, LogRecord, MsgResult, Params, TxRecord, WorkItem,
 };
 use super::tx::{self, Msg};
-use super::{App, AppError, BlockInput, BlockOutcome, Finalized, hex0x, state_keys};
+use super::{App, AppError, BlockInput, BlockOutcome, Finalized, TxError, hex0x, state_keys};
 use crate::store::Backend;
 
 /// A compiled module shared between invocations.
@@ -68,7 +68,11 @@ struct Origin {
 }
 
 impl<B: Backend + Send + Sync + 'static> App<B> {
-    pub(super) fn execute_block(&mut self, params: &Params, block: &BlockInput) -> Result<BlockOutcome, AppError> {
+    pub(super) fn execute_block(
+        &mut self,
+        params: &Params,
+        block: &BlockInput,
+    ) -> Result<BlockOutcome, AppError> {
         let mut ctx = BlockCtx { params, height: block.height, time_ns: block.time_ns, logs: Vec::new() };
         let mut records = Vec::with_capacity(block.txs.len());
         let mut fees = 0u128;
@@ -148,10 +152,15 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         (record.sender, record.nonce, record.gas_limit) = (sender, t.nonce, t.gas_limit);
         let verified = tx::VerifiedTx { hash, sender, tx: t, size: bytes.len() };
         let mut account = self.load_account(&sender);
+        let (expected, got) = (account.nonce, verified.tx.nonce);
         let refusal = if verified.tx.chain_id != ctx.params.chain_id {
-            Some(format!("transaction is for chain id {}, this chain is {}", verified.tx.chain_id, ctx.params.chain_id))
-        } else if verified.tx.nonce != account.nonce {
-            Some(format!("nonce {} does not match the account's next nonce {}", verified.tx.nonce, account.nonce))
+            let e =
+                tx::DecodeTxError::WrongChain { expected: ctx.params.chain_id, got: verified.tx.chain_id };
+            Some(e.to_string())
+        } else if got < expected {
+            Some(TxError::NonceTooLow { sender: hex0x(&sender), expected, got }.to_string())
+        } else if got > expected {
+            Some(TxError::NonceTooHigh { sender: hex0x(&sender), expected, got }.to_string())
         } else {
             match super::stateless_checks(ctx.params, &verified, ctx.height) {
                 Err(e) => Some(e.to_string()),
@@ -161,8 +170,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let t = verified.tx;
         let max_fee = u128::from(t.gas_limit).saturating_mul(t.gas_price);
         let refusal = refusal.or_else(|| {
-            (account.balance < max_fee)
-                .then(|| format!("{} has {} but the fee may be up to {max_fee}", hex0x(&sender), account.balance))
+            (account.balance < max_fee).then(|| {
+                format!("{} has {} but the fee may be up to {max_fee}", hex0x(&sender), account.balance)
+            })
         });
         if let Some(reason) = refusal {
             record.error = Some(reason);
@@ -182,7 +192,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 match self.execute_msg(ctx, &mut meter, origin, t.nonce, i as u32, msg) {
                     Ok(result) => record.results.push(result),
                     Err(f) => {
-                        outcome = Err(Failure { reason: format!("message {i} ({}): {}", msg.kind_name(), f.reason), ..f });
+                        outcome = Err(Failure {
+                            reason: format!("message {i} ({}): {}", msg.kind_name(), f.reason),
+                            ..f
+                        });
                         break;
                     }
                 }
@@ -264,8 +277,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 self.register_triggers(id, &function);
                 result.code_hash = Some(code_hash);
                 let entries = &function.info.entry_points;
-                if entries.contains(&EntryPoint::Migrate) || entries.contains(&EntryPoint::Init) {
-                    self.invoke_with_sends(ctx, meter, origin, id, EntryPoint::Migrate, input, &mut result)?;
+                let entry = [EntryPoint::Migrate, EntryPoint::Init].into_iter().find(|e| entries.contains(e));
+                if let Some(entry) = entry {
+                    self.invoke_with_sends(ctx, meter, origin, id, entry, input, &mut result)?;
                 }
             }
             Msg::Delete { function: id } => {
@@ -297,7 +311,11 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     ) -> Result<(Module<B>, Hash32), Failure> {
         meter.charge(gas::PER_CODE_BYTE.saturating_mul(code.len() as u64))?;
         if code.len() as u64 > ctx.params.max_code_bytes {
-            return Err(fail(format!("module is {} bytes; the limit is {}", code.len(), ctx.params.max_code_bytes)));
+            return Err(fail(format!(
+                "module is {} bytes; the limit is {}",
+                code.len(),
+                ctx.params.max_code_bytes
+            )));
         }
         let function = self.compile(code).map_err(|e| fail(format!("invalid module: {e}")))?;
         let key = state_keys::code(&function.code_hash);
@@ -352,9 +370,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             return Ok(());
         }
         let mut source = self.load_account(from);
-        source.balance = source.balance.checked_sub(amount).ok_or_else(|| {
-            fail(format!("{} has {} but sends {amount}", hex0x(from), source.balance))
-        })?;
+        source.balance = source
+            .balance
+            .checked_sub(amount)
+            .ok_or_else(|| fail(format!("{} has {} but sends {amount}", hex0x(from), source.balance)))?;
         self.save_account(from, &source);
         let mut target = self.load_account(to);
         target.balance = target.balance.checked_add(amount).ok_or_else(|| fail("balance overflow"))?;
@@ -411,7 +430,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         while let Some((from, request_id, target, data, value)) = queue.pop_front() {
             sends += 1;
             if sends > ctx.params.max_sends_per_tx {
-                return Err(fail(format!("more than {} function-to-function messages", ctx.params.max_sends_per_tx)));
+                return Err(fail(format!(
+                    "more than {} function-to-function messages",
+                    ctx.params.max_sends_per_tx
+                )));
             }
             let checkpoint = self.layers.checkpoint();
             let caller = function_address(&from);
@@ -432,7 +454,12 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                         }
                         Err(e) => {
                             self.layers.restore(checkpoint);
-                            Reply { request_id, kind: ReplyKind::Send, ok: false, data: e.to_string().into_bytes() }
+                            Reply {
+                                request_id,
+                                kind: ReplyKind::Send,
+                                ok: false,
+                                data: e.to_string().into_bytes(),
+                            }
                         }
                     }
                 }
@@ -445,7 +472,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             let sender_module = self.require_function(&from).and_then(|info| self.module(&info.code_hash));
             if sender_module.is_ok_and(|m| m.info.entry_points.contains(&EntryPoint::OnReply)) {
                 let origin = Origin { caller: function_address(&target), value: 0, seq: sends, ..origin };
-                let (record, r) = self.invoke(ctx, meter, origin, &from, EntryPoint::OnReply, reply.encode())?;
+                let (record, r) =
+                    self.invoke(ctx, meter, origin, &from, EntryPoint::OnReply, reply.encode())?;
                 result.invocations.push(record);
                 if r.outcome.is_ok() {
                     self.take_requests(ctx, &from, &r, &mut queue);
@@ -505,12 +533,18 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     ) -> Result<(InvocationRecord, InvocationResult), Failure> {
         let info = self.require_function(id)?;
         let module = self.module(&info.code_hash)?;
-        let entry = if entry == EntryPoint::OnCall && module.info.is_command() { EntryPoint::Start } else { entry };
+        let entry =
+            if entry == EntryPoint::OnCall && module.info.is_command() { EntryPoint::Start } else { entry };
         let limits = module.info.manifest.limits;
         let fuel_cap = limits.fuel.unwrap_or(u64::MAX).min(ctx.params.max_fuel_per_invocation);
         let seed = keccak256(
-            [id.as_slice(), &ctx.height.to_be_bytes(), &origin.tx.unwrap_or_default(), &origin.seq.to_be_bytes()]
-                .concat(),
+            [
+                id.as_slice(),
+                &ctx.height.to_be_bytes(),
+                &origin.tx.unwrap_or_default(),
+                &origin.seq.to_be_bytes(),
+            ]
+            .concat(),
         );
         let call = Call {
             entry,
@@ -583,10 +617,22 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 break;
             }
             let origin = Origin { caller: [0; 20], value: 0, tx: None, seq: u32::from(is_task) };
-            let mut result = MsgResult { kind: "scheduled".into(), function: Some(id), code_hash: None, invocations: Vec::new() };
-            let outcome = self.invoke_with_sends(ctx, &mut budget, origin, &id, EntryPoint::OnTask, &[], &mut result);
-            match outcome {
+            let mut result = MsgResult {
+                kind: "scheduled".into(),
+                function: Some(id),
+                code_hash: None,
+                invocations: Vec::new(),
+            };
+            let outcome =
+                self.invoke_with_sends(ctx, &mut budget, origin, &id, EntryPoint::OnTask, &[], &mut result);
+            match &outcome {
                 Ok(_) => self.layers.commit_tx(),
+                // The block's budget ran out, not the function's own limit: it waits for the next block.
+                Err(f) if f.out_of_gas => {
+                    self.layers.revert_tx();
+                    records.extend(result.invocations);
+                    break;
+                }
                 Err(_) => self.layers.revert_tx(),
             }
             // A task ends when it says so or fails; a failing task would otherwise burn the
@@ -634,7 +680,13 @@ fn encode_request(request: &OutboundRequest) -> Vec<u8> {
     out
 }
 
-fn record_logs(ctx: &mut BlockCtx<'_>, id: &Hash32, tx: Option<Hash32>, entry: EntryPoint, r: &InvocationResult) {
+fn record_logs(
+    ctx: &mut BlockCtx<'_>,
+    id: &Hash32,
+    tx: Option<Hash32>,
+    entry: EntryPoint,
+    r: &InvocationResult,
+) {
     let mut push = |kind: &str, topic: Option<String>, message: String| {
         ctx.logs.push(LogRecord {
             function: *id,
@@ -656,7 +708,11 @@ fn record_logs(ctx: &mut BlockCtx<'_>, id: &Hash32, tx: Option<Hash32>, entry: E
         push(level, None, line.message.clone());
     }
     for event in &r.events {
-        push("event", Some(String::from_utf8_lossy(&event.topic).into_owned()), String::from_utf8_lossy(&event.data).into_owned());
+        push(
+            "event",
+            Some(String::from_utf8_lossy(&event.topic).into_owned()),
+            String::from_utf8_lossy(&event.data).into_owned(),
+        );
     }
     for (kind, bytes) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
         if !bytes.is_empty() {

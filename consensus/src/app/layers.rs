@@ -113,6 +113,13 @@ impl<B: Backend> Layers<B> {
         self.pending_mut().tx = checkpoint;
     }
 
+    /// Starts a block from `changes` already written (genesis, for the first block).
+    pub fn start_block(&self, changes: Changes) {
+        let mut pending = self.pending_mut();
+        pending.tx.clear();
+        pending.block = changes;
+    }
+
     /// Takes the block's writes (the current transaction must be finished).
     pub fn take_block(&self) -> Changes {
         let mut pending = self.pending_mut();
@@ -149,7 +156,13 @@ impl<B: Backend> Layers<B> {
                     if let Some((k, v)) = first_in(layer, bound, reverse) {
                         let better = match &best {
                             None => true,
-                            Some((bk, _)) => if reverse { k >= *bk } else { k <= *bk },
+                            Some((bk, _)) => {
+                                if reverse {
+                                    k >= *bk
+                                } else {
+                                    k <= *bk
+                                }
+                            }
                         };
                         if better {
                             best = Some((k, v));
@@ -207,7 +220,11 @@ impl<B: Backend> StateReader for FnView<B> {
 }
 
 /// Every key under `prefix` with its value, in order, as the current transaction sees it.
-pub fn scan<B: Backend>(layers: &Layers<B>, prefix: &[u8], committed_only: bool) -> BTreeMap<Vec<u8>, Vec<u8>> {
+pub fn scan<B: Backend>(
+    layers: &Layers<B>,
+    prefix: &[u8],
+    committed_only: bool,
+) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut from = Bound::Included(prefix.to_vec());
     loop {

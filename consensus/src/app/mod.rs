@@ -11,8 +11,8 @@
 
 mod execute;
 pub mod gas;
-pub mod query;
 pub mod layers;
+pub mod query;
 pub mod records;
 pub mod state_keys;
 pub mod tx;
@@ -26,13 +26,13 @@ use nexus_runtime::{DeployError, Function, Runtime};
 use nexus_types::{Address, Hash32};
 
 use crate::store::{AppHash, Backend, Column, CommitmentProof, Store, StoreError};
+pub use execute::{function_address, function_id};
 use layers::{FnView, Layers};
+pub use query::{FileEntry, QueryError};
 pub use records::{
     Account, BlockRecord, FunctionInfo, Genesis, GenesisAccount, InvocationRecord, LogRecord, MsgResult,
     Params, TxRecord, WorkItem,
 };
-pub use execute::{function_address, function_id};
-pub use query::{FileEntry, QueryError};
 use tx::{DecodeTxError, VerifiedTx};
 
 /// Why the application could not carry out a method. Transaction failures are not errors: they
@@ -382,7 +382,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let mut out = Vec::new();
         for t in txs {
             let Ok(signed) = tx::decode(&t) else { continue };
-            let Some(g) = gas.checked_add(signed.tx.gas_limit).filter(|g| *g <= params.block_gas_limit) else {
+            let Some(g) = gas.checked_add(signed.tx.gas_limit).filter(|g| *g <= params.block_gas_limit)
+            else {
                 break;
             };
             if bytes + t.len() > max_bytes {
@@ -400,7 +401,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let limit = self.params.as_ref().map_or(0, |p| p.block_gas_limit);
         let mut total = 0u64;
         for (index, t) in txs.iter().enumerate() {
-            let signed = tx::decode(t).map_err(|e| ProposalError::Malformed { index, reason: e.to_string() })?;
+            let signed =
+                tx::decode(t).map_err(|e| ProposalError::Malformed { index, reason: e.to_string() })?;
             total = total.saturating_add(signed.tx.gas_limit);
         }
         if total > limit {
@@ -431,9 +433,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         self.finalized = None;
         self.store.discard();
         if latest.is_none() {
-            // The genesis writes are committed together with the first block.
+            // The genesis writes are committed together with the first block, which sees them.
             let genesis = self.genesis.clone().ok_or(AppError::NotInitialized)?;
-            self.store.apply(genesis);
+            self.layers.start_block(genesis);
         }
         self.execute_block(&params, block)
     }
@@ -447,12 +449,15 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         Ok(Info { height: finalized.height, app_hash })
     }
 
-    /// An account at the last committed height (default if it never received anything).
+    /// An account at the last committed height (default if it never received anything); before
+    /// the first block commits, the genesis balances, so transactions can be checked against them.
     pub fn account(&self, address: &Address) -> Account {
-        self.layers
-            .committed(&state_keys::account(address))
-            .and_then(|b| borsh::from_slice(&b).ok())
-            .unwrap_or_default()
+        let key = state_keys::account(address);
+        let bytes = match (&self.genesis, self.store.latest()) {
+            (Some(genesis), None) => genesis.get(&key).cloned().flatten(),
+            _ => self.layers.committed(&key),
+        };
+        bytes.and_then(|b| borsh::from_slice(&b).ok()).unwrap_or_default()
     }
 
     /// The nonce an account's next transaction should use, counting its transactions accepted by
@@ -504,7 +509,12 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     }
 
     /// A function's logs and events from `from_height` on, oldest first, at most `limit`.
-    pub fn logs(&self, function: &Hash32, from_height: u64, limit: usize) -> Result<Vec<LogRecord>, AppError> {
+    pub fn logs(
+        &self,
+        function: &Hash32,
+        from_height: u64,
+        limit: usize,
+    ) -> Result<Vec<LogRecord>, AppError> {
         let prefix = state_keys::journal_logs(function);
         let start = [prefix.as_slice(), &from_height.to_be_bytes()].concat();
         let end = nexus_types::keys::prefix_end(&prefix).unwrap_or_default();
@@ -512,7 +522,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         entries
             .into_iter()
             .take(limit)
-            .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| AppError::Corrupt(format!("log record: {e}"))))
+            .map(|(_, v)| {
+                serde_json::from_slice(&v).map_err(|e| AppError::Corrupt(format!("log record: {e}")))
+            })
             .collect()
     }
 
@@ -526,7 +538,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
 
     fn journal_get<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, AppError> {
         match self.store.backend().get(Column::Aux, key)? {
-            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| AppError::Corrupt(format!("journal: {e}")))?)),
+            Some(v) => {
+                Ok(Some(serde_json::from_slice(&v).map_err(|e| AppError::Corrupt(format!("journal: {e}")))?))
+            }
             None => Ok(None),
         }
     }
@@ -540,7 +554,10 @@ fn stateless_checks(params: &Params, v: &VerifiedTx, next_height: u64) -> Result
         return Err(TxError::Expired { expires_at: t.expires_at, next_height });
     }
     if t.gas_limit > params.block_gas_limit {
-        return Err(TxError::GasLimitAboveBlock { gas_limit: t.gas_limit, block_gas_limit: params.block_gas_limit });
+        return Err(TxError::GasLimitAboveBlock {
+            gas_limit: t.gas_limit,
+            block_gas_limit: params.block_gas_limit,
+        });
     }
     let intrinsic = gas::intrinsic(v.size);
     if t.gas_limit < intrinsic {

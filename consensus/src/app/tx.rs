@@ -343,7 +343,8 @@ mod tests {
     fn high_s_twins_are_refused() {
         let signed = sample().sign(&key(1));
         let sig = Signature::from_bytes_and_parity(&signed.signature[..64], signed.signature[64] == 28);
-        let order: U256 = "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141".parse().expect("hex");
+        let order: U256 =
+            "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141".parse().expect("hex");
         let high_s = order - sig.s();
         let mut twin = signed.clone();
         twin.signature[32..64].copy_from_slice(&high_s.to_be_bytes::<32>());

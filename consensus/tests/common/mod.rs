@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use k256::ecdsa::SigningKey;
 use nexus_consensus::app::tx::{Msg, SignedTx, Tx, address_of};
-use nexus_consensus::app::{App, BlockInput, BlockOutcome, Genesis, GenesisAccount, NodeConfig, Params, TxRecord};
+use nexus_consensus::app::{
+    App, BlockInput, BlockOutcome, Genesis, GenesisAccount, NodeConfig, Params, TxRecord,
+};
 use nexus_consensus::{MemBackend, Store, StoreConfig};
 
 pub const CHAIN_ID: u64 = 4242;
@@ -24,7 +26,8 @@ pub fn example(name: &str) -> Vec<u8> {
         format!("{target}/examples-wasm")
     });
     let path = format!("{dir}/{name}.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; build the examples with scripts/build-examples.sh"))
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; build the examples with scripts/build-examples.sh"))
 }
 
 pub fn genesis(keys: &[&SigningKey]) -> Genesis {
@@ -56,7 +59,8 @@ impl Chain {
     /// Signs `msgs` from `key` with its next nonce.
     pub fn sign(&mut self, key: &SigningKey, msgs: Vec<Msg>) -> SignedTx {
         let nonce = self.nonces.entry(address_of(key)).or_default();
-        let tx = Tx { chain_id: CHAIN_ID, nonce: *nonce, expires_at: 0, gas_limit: GAS_LIMIT, gas_price: 1, msgs };
+        let tx =
+            Tx { chain_id: CHAIN_ID, nonce: *nonce, expires_at: 0, gas_limit: GAS_LIMIT, gas_price: 1, msgs };
         *nonce += 1;
         tx.sign(key)
     }
@@ -64,7 +68,11 @@ impl Chain {
     /// Executes and commits a block of raw transactions (without check_tx).
     pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
         self.height += 1;
-        let input = BlockInput { height: self.height, time_ns: 1_700_000_000_000_000_000 + self.height * 1_000_000_000, txs };
+        let input = BlockInput {
+            height: self.height,
+            time_ns: 1_700_000_000_000_000_000 + self.height * 1_000_000_000,
+            txs,
+        };
         let outcome = self.app.finalize_block(&input).expect("finalize_block");
         let info = self.app.commit().expect("commit");
         assert_eq!(info.app_hash, outcome.app_hash);

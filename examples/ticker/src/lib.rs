@@ -55,7 +55,10 @@ mod tests {
         }
         query();
         assert_eq!(host.output_string().as_deref(), Some("2 ticks, last at height 6"));
-        assert_eq!(host.events().iter().map(|e| e.data.clone()).collect::<Vec<_>>(), vec![b"5".to_vec(), b"6".to_vec()]);
+        assert_eq!(
+            host.events().iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
+            vec![b"5".to_vec(), b"6".to_vec()]
+        );
         let log = std::fs::read_to_string(nexus_sdk::fs::root().join("ticks.log")).expect("log file");
         assert!(log.ends_with("height 5 time 5\nheight 6 time 6\n"), "{log}");
     }
