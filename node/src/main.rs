@@ -1,5 +1,7 @@
-//! The `nexus` command: scaffold, build, inspect and run Nexus functions.
+//! The `nexus` command: scaffold, build, inspect and run Nexus functions, and use a chain:
+//! keys, deploy, call, query, logs, files, key-value reads with proofs.
 
+mod client;
 mod cmd;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +29,34 @@ enum Command {
     Run(cmd::run::Args),
     /// The embedded RISC-V zkVM: scaffold, build, run, prove and verify guest programs.
     Zk(cmd::zk::Args),
+    /// Manage signing keys: encrypted keystore files and mnemonics.
+    Keys(cmd::keys::Args),
+    /// Deploy a .wasm module as a new function owned by the signer.
+    Deploy(cmd::deploy::Args),
+    /// Replace a function's code (owner only).
+    Upgrade(cmd::upgrade::Args),
+    /// Delete a function and its state (owner only).
+    Delete(cmd::delete::Args),
+    /// Show a deployed function: owner, code hash, version.
+    Function(cmd::function::Args),
+    /// Call a function in a transaction: prints its output, events, logs and gas.
+    Call(cmd::call::Args),
+    /// Run a function's read-only query entry point (no transaction).
+    Query(cmd::query::Args),
+    /// Print a function's logs and events; -f follows new blocks.
+    Logs(cmd::logs::Args),
+    /// Read a function's files: ls, cat.
+    Fs(cmd::fs::Args),
+    /// Read a function's key-value entries, optionally with a verified proof.
+    Kv(cmd::kv::Args),
+    /// The node's chain and latest block.
+    Status(cmd::status::Args),
+    /// A transaction's status and result.
+    Tx(cmd::tx::Args),
+    /// An account's balance and nonce.
+    Account(cmd::account::Args),
+    /// Measure a running node: counter calls per second and submit-to-result latency.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +68,20 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Zk(a) => cmd::zk::run(a),
+        Command::Keys(a) => cmd::keys::run(a),
+        Command::Deploy(a) => cmd::deploy::run(a),
+        Command::Upgrade(a) => cmd::upgrade::run(a),
+        Command::Delete(a) => cmd::delete::run(a),
+        Command::Function(a) => cmd::function::run(a),
+        Command::Call(a) => cmd::call::run(a),
+        Command::Query(a) => cmd::query::run(a),
+        Command::Logs(a) => cmd::logs::run(a),
+        Command::Fs(a) => cmd::fs::run(a),
+        Command::Kv(a) => cmd::kv::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Tx(a) => cmd::tx::run(a),
+        Command::Account(a) => cmd::account::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,10 +1,24 @@
 //! One module per `nexus` verb.
 
+pub mod account;
+pub mod bench;
 pub mod build;
+pub mod call;
+pub mod delete;
+pub mod deploy;
 pub mod dev;
+pub mod fs;
+pub mod function;
 pub mod inspect;
+pub mod keys;
+pub mod kv;
+pub mod logs;
 pub mod new;
+pub mod query;
 pub mod run;
+pub mod status;
+pub mod tx;
+pub mod upgrade;
 pub mod zk;
 
 use anyhow::Context as _;
@@ -22,13 +36,26 @@ pub fn show_bytes(b: &[u8]) -> String {
     }
 }
 
-/// Reads an `--input` value: hex (`0x…`), `@file`, or the text itself.
+/// A spinner on stderr for long work; hidden with `--json` (and by indicatif when stderr is not
+/// a terminal).
+pub fn spinner(json: bool) -> indicatif::ProgressBar {
+    if json {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Reads an input or key argument: hex (`0x…`), `@file`, or the text itself.
 pub fn parse_input(s: &str) -> anyhow::Result<Vec<u8>> {
     if let Some(path) = s.strip_prefix('@') {
         return std::fs::read(path).with_context(|| format!("cannot read input file {path}"));
     }
     if let Some(h) = s.strip_prefix("0x") {
-        return hex::decode(h).context("--input 0x… must be hex");
+        return hex::decode(h).with_context(|| {
+            format!("{s:?} starts with 0x but is not hex; give hex bytes, or the text without 0x")
+        });
     }
     Ok(s.as_bytes().to_vec())
 }

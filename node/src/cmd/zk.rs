@@ -4,7 +4,6 @@ use anyhow::Context as _;
 use nexus_zkvm::cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Arguments of `nexus zk`.
 #[derive(Debug, clap::Args)]
@@ -60,15 +59,6 @@ enum Zk {
     },
 }
 
-fn spinner(json: bool) -> indicatif::ProgressBar {
-    if json {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
-}
-
 /// Runs `nexus zk`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let json = args.json;
@@ -78,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("created guest {}; next: nexus zk build {0}", dir.display());
         }
         Zk::Build { dir } => {
-            let bar = spinner(json);
+            let bar = super::spinner(json);
             bar.set_message(format!("building {}", dir.display()));
             let elf = cli::build_guest(&dir);
             bar.finish_and_clear();
@@ -100,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Zk::Prove { elf, input, out } => {
             let input = super::parse_input(&input)?;
-            let bar = spinner(json);
+            let bar = super::spinner(json);
             let s = cli::prove(&elf, &input, &out, &mut |line| bar.set_message(line.to_string()));
             bar.finish_and_clear();
             let s = s?;
