@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Keys::New { name, mnemonic, words, password } => {
             let (key, phrase) = if mnemonic {
-                let m = Mnemonic::<English>::new_with_count(&mut rand::thread_rng(), words).with_context(
+                let m = Mnemonic::<English>::new_with_count(&mut os_rng(), words).with_context(
                     || format!("cannot make a {words}-word mnemonic (use 12, 15, 18, 21 or 24)"),
                 )?;
                 let phrase = m.to_phrase();
@@ -111,7 +111,7 @@ fn store(dir: &KeysDirArg, name: &str, secret: &[u8], password: &PasswordArg) ->
     let password = password.get(&format!("password for new key {name}: "), true)?;
     let (signer, _) = PrivateKeySigner::encrypt_keystore(
         &dir,
-        &mut rand::thread_rng(),
+        &mut os_rng(),
         secret,
         password,
         Some(&format!("{name}.json")),
@@ -169,4 +169,11 @@ fn list(dir: &KeysDirArg, json_out: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// OS entropy for new keys and keystore salts: the CLI is not the state machine, whose
+/// determinism rule bans this.
+#[expect(clippy::disallowed_methods, reason = "key generation needs OS entropy")]
+fn os_rng() -> rand::rngs::ThreadRng {
+    rand::thread_rng()
 }
