@@ -63,9 +63,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Keys::New { name, mnemonic, words, password } => {
             let (key, phrase) = if mnemonic {
-                let m = Mnemonic::<English>::new_with_count(&mut os_rng(), words).with_context(
-                    || format!("cannot make a {words}-word mnemonic (use 12, 15, 18, 21 or 24)"),
-                )?;
+                let m = Mnemonic::<English>::new_with_count(&mut os_rng(), words).with_context(|| {
+                    format!("cannot make a {words}-word mnemonic (use 12, 15, 18, 21 or 24)")
+                })?;
                 let phrase = m.to_phrase();
                 (from_mnemonic(&phrase, 0)?, Some(phrase))
             } else {
