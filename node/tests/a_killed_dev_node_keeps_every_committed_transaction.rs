@@ -65,7 +65,8 @@ async fn every_transaction_reported_committed_survives_a_kill_9() {
     // reported committed; the node is killed while they run.
     let committed: Arc<Mutex<Vec<TxRecord>>> = Arc::default();
     let mut senders = Vec::new();
-    for account in accounts[1..5].iter().cloned() {
+    for account in &accounts[1..5] {
+        let account = account.clone();
         let (client, committed) = (client.clone(), committed.clone());
         senders.push(tokio::spawn(async move {
             for nonce in 0.. {
