@@ -156,6 +156,22 @@ pub enum DevError {
     Spawn(std::io::Error),
 }
 
+/// Opens the database, waiting briefly while an earlier node in this process finishes closing
+/// it: the last reference to a stopped node's state can still be dropping (RocksDB flushing and
+/// releasing its lock) on another thread when `shutdown` returns.
+fn open_rocks(db: &std::path::Path) -> Result<RocksBackend, nexus_consensus::StoreError> {
+    let mut attempts = 0;
+    loop {
+        match RocksBackend::open(db) {
+            Err(e) if attempts < 200 && e.to_string().contains("lock hold by current process") => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl DevNode {
     /// Opens (or creates) the chain and starts the producer and the RPC server on the current
     /// tokio runtime (which must be multi-threaded: RPC calls wait on the application's lock).
@@ -166,7 +182,7 @@ impl DevNode {
                 let db = dir.join("db");
                 std::fs::create_dir_all(&db)
                     .map_err(|source| DevError::DataDir { path: db.clone(), source })?;
-                let backend = Arc::new(RocksBackend::open(&db).map_err(NodeError::from)?);
+                let backend = Arc::new(open_rocks(&db).map_err(NodeError::from)?);
                 let store = Store::new(backend, store_config).map_err(NodeError::from)?;
                 let node = NodeConfig { module_cache_dir: Some(dir.join("modules")) };
                 Self::start_on(store, node, config).await

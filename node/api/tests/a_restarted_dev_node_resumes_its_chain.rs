@@ -23,6 +23,9 @@ async fn a_stopped_node_restarts_at_its_last_block_with_its_state() {
     for h in 1..=height {
         blocks.push(client.get_block(Some(h)).await.unwrap());
     }
+    // An open client connection keeps the server's hold on the database; a restarted node
+    // must find it released.
+    drop(client);
     node.shutdown().await.unwrap();
 
     let node = DevNode::start(config).await.unwrap();
