@@ -35,7 +35,7 @@ test: examples zkvm-guests
 	$(MAKE) lint
 
 bench: examples
-	$(CARGO) bench -p nexus-runtime
+	$(CARGO) bench -p nexus-runtime -p nexus-consensus -p nexus-api
 
 fmt:
 	$(CARGO) fmt --all

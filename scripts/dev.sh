@@ -6,7 +6,7 @@
 # NEXUS_DEMO_SECONDS=N stops following after N seconds (CI smoke runs); NEXUS_DEV_PORT picks the port.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/nexus/target}"
 NEXUS="${NEXUS:-$TARGET_DIR/release/nexus}"
 EXAMPLES="${NEXUS_EXAMPLES_DIR:-$TARGET_DIR/examples-wasm}"
 PORT="${NEXUS_DEV_PORT:-8645}"
