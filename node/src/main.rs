@@ -3,6 +3,7 @@
 
 mod client;
 mod cmd;
+mod cometbft;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -57,6 +58,12 @@ enum Command {
     Account(cmd::account::Args),
     /// Measure a running node: counter calls per second and submit-to-result latency.
     Bench(cmd::bench::Args),
+    /// Run a validator: init a home, start it (application + supervised cometbft), status.
+    Validator(cmd::validator::Args),
+    /// Create a new network: genesis and a home per validator.
+    Network(cmd::network::Args),
+    /// Start N real validators on loopback and keep them running until Ctrl-C.
+    Testnet(cmd::testnet::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +89,9 @@ fn main() -> ExitCode {
         Command::Tx(a) => cmd::tx::run(a),
         Command::Account(a) => cmd::account::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Validator(a) => cmd::validator::run(a),
+        Command::Network(a) => cmd::network::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Testnet(a) => cmd::testnet::run(a),
     };
     match result {
         Ok(code) => code,

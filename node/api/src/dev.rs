@@ -203,7 +203,7 @@ impl DevNode {
         let app = App::new(store, node).map_err(NodeError::from)?;
         let resumed_at = app.info().height;
         let shared = Arc::new(Shared::new(app, &config.genesis)?);
-        let rpc = Rpc { shared: shared.clone(), dev: true };
+        let rpc = Rpc { node: shared.clone() };
         let (rpc_addr, server) = serve(config.rpc_addr, rpc)
             .await
             .map_err(|source| DevError::Bind { addr: config.rpc_addr, source })?;

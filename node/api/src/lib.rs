@@ -1,5 +1,5 @@
-//! The node API — JSON-RPC 2.0 over HTTP and WebSocket, its typed client, and `nexus dev`'s
-//! in-process block producer that serves it.
+//! The node API — JSON-RPC 2.0 over HTTP and WebSocket, its typed client, and the two nodes that
+//! serve it: `nexus dev`'s in-process block producer and a validator's application side.
 
 mod client;
 mod dev;
@@ -7,6 +7,7 @@ mod node;
 mod rpc;
 mod server;
 pub mod types;
+mod validator;
 
 pub use client::{Client, ClientError};
 pub use dev::{
@@ -16,3 +17,4 @@ pub use dev::{
 pub use node::{MEMPOOL_MAX_TXS, NodeError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};
 pub use server::WAIT_TIMEOUT;
+pub use validator::{ValidatorConfig, ValidatorError, ValidatorNode};

@@ -13,11 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use jsonrpsee::core::async_trait;
 use nexus_consensus::Backend;
 use nexus_consensus::app::tx::VerifiedTx;
 use nexus_consensus::app::{App, AppError, BlockInput, BlockRecord, Genesis, LogRecord, TxError, TxRecord};
 use nexus_types::Hash32;
 use tokio::sync::{RwLock, RwLockReadGuard, broadcast, oneshot};
+
+use crate::server::Node;
 
 /// Most transactions the mempool holds; past it, `nexus_sendTx` answers `MEMPOOL_FULL`.
 pub const MEMPOOL_MAX_TXS: usize = 50_000;
@@ -78,6 +81,13 @@ pub(crate) enum SubmitError {
     Check(TxError),
     Full,
     ShuttingDown,
+    /// A validator's CometBFT refused it: the node API code and reason.
+    Refused {
+        code: i32,
+        reason: String,
+    },
+    /// A validator's CometBFT could not be asked.
+    Unavailable(String),
 }
 
 /// What a block published to subscribers carries.
@@ -94,9 +104,51 @@ pub(crate) struct Shared<B: Backend + Send + Sync + 'static> {
     /// Signalled when the mempool gains a transaction or the node stops.
     work: Condvar,
     stopping: AtomicBool,
-    pub chain_id: u64,
-    pub chain_name: String,
-    pub blocks: broadcast::Sender<Arc<Published>>,
+    chain_id: u64,
+    chain_name: String,
+    blocks: broadcast::Sender<Arc<Published>>,
+}
+
+#[async_trait]
+impl<B: Backend + Send + Sync + 'static> Node for Shared<B> {
+    type Backend = B;
+
+    fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    fn chain_name(&self) -> &str {
+        &self.chain_name
+    }
+
+    fn is_dev(&self) -> bool {
+        true
+    }
+
+    async fn app(&self) -> RwLockReadGuard<'_, App<B>> {
+        self.app.read().await
+    }
+
+    async fn submit(
+        &self,
+        bytes: Vec<u8>,
+        verified: VerifiedTx,
+        waiter: Option<oneshot::Sender<Outcome>>,
+    ) -> Result<(), SubmitError> {
+        self.submit_checked(bytes, verified, waiter).await
+    }
+
+    fn is_pending(&self, hash: &Hash32) -> bool {
+        lock(&self.mempool).pending.contains(hash)
+    }
+
+    fn mempool_len(&self) -> usize {
+        lock(&self.mempool).queue.len()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.blocks.subscribe()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,14 +175,9 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
         })
     }
 
-    /// The application, for reading (from async code: waiting yields the thread).
-    pub async fn app(&self) -> RwLockReadGuard<'_, App<B>> {
-        self.app.read().await
-    }
-
     /// Checks a verified transaction against the state and the mempool and queues it. Submitting
     /// a transaction that is already pending is not an error: it returns the same hash.
-    pub async fn submit(
+    async fn submit_checked(
         &self,
         bytes: Vec<u8>,
         verified: VerifiedTx,
@@ -139,7 +186,7 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
         if self.stopping.load(Ordering::Relaxed) {
             return Err(SubmitError::ShuttingDown);
         }
-        let app = self.app().await;
+        let app = self.app.read().await;
         let mut pool = lock(&self.mempool);
         let hash = verified.hash;
         if !pool.pending.contains(&hash) {
@@ -157,16 +204,6 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             pool.waiters.entry(hash).or_default().push(w);
         }
         Ok(())
-    }
-
-    /// Whether a transaction is waiting for (or in) a block.
-    pub fn is_pending(&self, hash: &Hash32) -> bool {
-        lock(&self.mempool).pending.contains(hash)
-    }
-
-    /// How many transactions wait for a block.
-    pub fn mempool_len(&self) -> usize {
-        lock(&self.mempool).queue.len()
     }
 
     /// Asks the producer to stop after the block it is executing.

@@ -88,7 +88,9 @@ pub trait NexusApi {
 }
 
 /// The stable JSON-RPC error codes of the node API, beside the standard ones (`-32602` for
-/// unparsable parameters). Each error's `message` says what is wrong and what to do.
+/// unparsable parameters). Each error's `message` says what is wrong and what to do. The
+/// transaction codes are also the ABCI `CheckTx` codes (`nexus_abci::code`), so a validator
+/// passes CometBFT's refusals on unchanged.
 pub mod code {
     /// The transaction bytes do not decode (malformed, too large, no or too many messages).
     pub const TX_MALFORMED: i32 = 1000;
@@ -129,4 +131,34 @@ pub mod code {
     pub const INTERNAL: i32 = 3001;
     /// The node is shutting down.
     pub const SHUTTING_DOWN: i32 = 3002;
+    /// The validator's CometBFT cannot be reached (starting, stopped or overloaded); retry.
+    pub const UNAVAILABLE: i32 = 3003;
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_abci::code as abci;
+
+    use super::code;
+
+    #[test]
+    fn transaction_codes_are_the_abci_check_tx_codes() {
+        let pairs = [
+            (code::TX_MALFORMED, abci::TX_MALFORMED),
+            (code::TX_BAD_SIGNATURE, abci::TX_BAD_SIGNATURE),
+            (code::TX_WRONG_CHAIN, abci::TX_WRONG_CHAIN),
+            (code::TX_NONCE_TOO_LOW, abci::TX_NONCE_TOO_LOW),
+            (code::TX_NONCE_TOO_HIGH, abci::TX_NONCE_TOO_HIGH),
+            (code::TX_EXPIRED, abci::TX_EXPIRED),
+            (code::TX_GAS_LIMIT_ABOVE_BLOCK, abci::TX_GAS_LIMIT_ABOVE_BLOCK),
+            (code::TX_GAS_LIMIT_TOO_LOW, abci::TX_GAS_LIMIT_TOO_LOW),
+            (code::TX_GAS_PRICE_TOO_LOW, abci::TX_GAS_PRICE_TOO_LOW),
+            (code::TX_INSUFFICIENT_FUNDS, abci::TX_INSUFFICIENT_FUNDS),
+            (code::MEMPOOL_FULL, abci::MEMPOOL_FULL),
+            (code::NOT_INITIALIZED, abci::NOT_INITIALIZED),
+        ];
+        for (api, check_tx) in pairs {
+            assert_eq!(api, check_tx as i32);
+        }
+    }
 }

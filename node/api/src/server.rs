@@ -8,14 +8,15 @@ use jsonrpsee::PendingSubscriptionSink;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
-use nexus_consensus::app::tx::{self, DecodeTxError};
-use nexus_consensus::app::{AppError, QueryError, TxError, function_address};
+use nexus_consensus::app::tx::{self, VerifiedTx};
+use nexus_consensus::app::{App, AppError, QueryError, TxError, function_address};
 use nexus_consensus::{Backend, StoreError};
+use nexus_types::Hash32;
 use serde::Serialize;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{RwLockReadGuard, broadcast, oneshot};
 
 use crate::code;
-use crate::node::{Published, Shared, SubmitError};
+use crate::node::{Outcome, Published, SubmitError};
 use crate::rpc::NexusApiServer;
 use crate::types::{
     AccountInfo, Address, BlockRecord, Bytes, FileEntry, FunctionDetails, H256, KvValue, LogRecord,
@@ -33,24 +34,8 @@ fn err(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 }
 
 fn tx_error(e: TxError) -> ErrorObjectOwned {
-    let code = match &e {
-        TxError::Decode(d) => match d {
-            DecodeTxError::TooLarge { .. } | DecodeTxError::Malformed(_) | DecodeTxError::MessageCount(_) => {
-                code::TX_MALFORMED
-            }
-            DecodeTxError::BadSignature(_) => code::TX_BAD_SIGNATURE,
-            DecodeTxError::WrongChain { .. } => code::TX_WRONG_CHAIN,
-        },
-        TxError::NotInitialized => code::NOT_INITIALIZED,
-        TxError::NonceTooLow { .. } => code::TX_NONCE_TOO_LOW,
-        TxError::NonceTooHigh { .. } => code::TX_NONCE_TOO_HIGH,
-        TxError::Expired { .. } => code::TX_EXPIRED,
-        TxError::GasLimitAboveBlock { .. } => code::TX_GAS_LIMIT_ABOVE_BLOCK,
-        TxError::GasLimitTooLow { .. } => code::TX_GAS_LIMIT_TOO_LOW,
-        TxError::GasPriceTooLow { .. } => code::TX_GAS_PRICE_TOO_LOW,
-        TxError::InsufficientFunds { .. } => code::TX_INSUFFICIENT_FUNDS,
-    };
-    err(code, e.to_string())
+    // The node API's codes are the ABCI CheckTx codes, so validators pass CometBFT's refusals on.
+    err(nexus_abci::code::of(&e) as i32, e.to_string())
 }
 
 fn app_error(e: AppError) -> ErrorObjectOwned {
@@ -71,17 +56,45 @@ fn query_error(e: QueryError) -> ErrorObjectOwned {
     }
 }
 
-/// The node API over a node's shared state.
-pub(crate) struct Rpc<B: Backend + Send + Sync + 'static> {
-    pub shared: Arc<Shared<B>>,
-    pub dev: bool,
+/// What the node API needs of a node: the application to read, a way to submit transactions,
+/// and the stream of committed blocks. `nexus dev` and validators each provide it.
+#[async_trait]
+pub(crate) trait Node: Send + Sync + 'static {
+    /// The state store backend.
+    type Backend: Backend + Send + Sync + 'static;
+    /// The numeric chain id signatures bind.
+    fn chain_id(&self) -> u64;
+    /// The chain's name.
+    fn chain_name(&self) -> &str;
+    /// Whether this is a dev node.
+    fn is_dev(&self) -> bool;
+    /// The application, for reading (waiting yields the thread).
+    async fn app(&self) -> RwLockReadGuard<'_, App<Self::Backend>>;
+    /// Checks and queues a transaction whose signature was verified; `waiter` learns its result.
+    async fn submit(
+        &self,
+        bytes: Vec<u8>,
+        verified: VerifiedTx,
+        waiter: Option<oneshot::Sender<Outcome>>,
+    ) -> Result<(), SubmitError>;
+    /// Whether a transaction waits in the mempool.
+    fn is_pending(&self, hash: &Hash32) -> bool;
+    /// How many transactions wait in the mempool.
+    fn mempool_len(&self) -> usize;
+    /// Every block from now on, once committed.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Published>>;
+}
+
+/// The node API over a node.
+pub(crate) struct Rpc<N: Node> {
+    pub node: Arc<N>,
 }
 
 /// Starts serving HTTP and WebSocket on `addr` (port 0 picks a free one) on the current tokio
 /// runtime; returns the bound address and the handle that stops the server.
-pub(crate) async fn serve<B: Backend + Send + Sync + 'static>(
+pub(crate) async fn serve<N: Node>(
     addr: SocketAddr,
-    rpc: Rpc<B>,
+    rpc: Rpc<N>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
         // A deploy carries up to 512 KiB of module, twice that in hex.
@@ -120,26 +133,26 @@ async fn forward<T: Serialize>(
 }
 
 #[async_trait]
-impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
+impl<N: Node> NexusApiServer for Rpc<N> {
     async fn status(&self) -> RpcResult<Status> {
-        let app = self.shared.app().await;
+        let app = self.node.app().await;
         let info = app.info();
         let latest_block_time_ns = app.block(info.height).map_err(app_error)?.map_or(0, |b| b.time_ns);
         Ok(Status {
-            chain_id: self.shared.chain_id,
-            chain_name: self.shared.chain_name.clone(),
+            chain_id: self.node.chain_id(),
+            chain_name: self.node.chain_name().to_string(),
             height: info.height,
             app_hash: H256(info.app_hash),
             latest_block_time_ns,
-            mempool_size: self.shared.mempool_len() as u64,
-            dev: self.dev,
+            mempool_size: self.node.mempool_len() as u64,
+            dev: self.node.is_dev(),
         })
     }
 
     async fn send_tx(&self, tx: Bytes, wait: Option<bool>) -> RpcResult<SendTxResult> {
         // The signature check is most of a check's cost; it needs no lock.
         let verified =
-            tx::decode_and_verify(&tx.0, self.shared.chain_id).map_err(|e| tx_error(TxError::Decode(e)))?;
+            tx::decode_and_verify(&tx.0, self.node.chain_id()).map_err(|e| tx_error(TxError::Decode(e)))?;
         let hash = H256(verified.hash);
         let (sender, receiver) = match wait {
             Some(true) => {
@@ -148,13 +161,15 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
             }
             _ => (None, None),
         };
-        self.shared.submit(tx.0, verified, sender).await.map_err(|e| match e {
+        self.node.submit(tx.0, verified, sender).await.map_err(|e| match e {
             SubmitError::Check(e) => tx_error(e),
             SubmitError::Full => err(
                 code::MEMPOOL_FULL,
                 format!("the mempool is full ({} transactions); retry shortly", crate::node::MEMPOOL_MAX_TXS),
             ),
             SubmitError::ShuttingDown => err(code::SHUTTING_DOWN, "the node is shutting down"),
+            SubmitError::Refused { code, reason } => err(code, reason),
+            SubmitError::Unavailable(reason) => err(code::UNAVAILABLE, reason),
         })?;
         let Some(receiver) = receiver else { return Ok(SendTxResult { hash, result: None }) };
         match tokio::time::timeout(WAIT_TIMEOUT, receiver).await {
@@ -174,15 +189,15 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
     }
 
     async fn get_tx(&self, hash: H256) -> RpcResult<TxStatus> {
-        if let Some(record) = self.shared.app().await.tx_result(&hash.0).map_err(app_error)? {
+        if let Some(record) = self.node.app().await.tx_result(&hash.0).map_err(app_error)? {
             return Ok(TxStatus { hash, status: TxState::Committed, result: Some(record) });
         }
-        let status = if self.shared.is_pending(&hash.0) { TxState::Pending } else { TxState::Unknown };
+        let status = if self.node.is_pending(&hash.0) { TxState::Pending } else { TxState::Unknown };
         Ok(TxStatus { hash, status, result: None })
     }
 
     async fn get_block(&self, height: Option<u64>) -> RpcResult<BlockRecord> {
-        let app = self.shared.app().await;
+        let app = self.node.app().await;
         let latest = app.info().height;
         let height = height.unwrap_or(latest);
         app.block(height).map_err(app_error)?.ok_or_else(|| {
@@ -194,7 +209,7 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
     }
 
     async fn get_account(&self, address: Address) -> RpcResult<AccountInfo> {
-        let app = self.shared.app().await;
+        let app = self.node.app().await;
         let account = app.account(&address.0);
         Ok(AccountInfo {
             address,
@@ -205,7 +220,7 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
     }
 
     async fn get_function(&self, id: H256) -> RpcResult<FunctionDetails> {
-        let app = self.shared.app().await;
+        let app = self.node.app().await;
         let info = app
             .function(&id.0)
             .ok_or_else(|| err(code::NOT_FOUND, format!("no function {id} on this chain")))?;
@@ -230,7 +245,7 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
         prove: Option<bool>,
         height: Option<u64>,
     ) -> RpcResult<KvValue> {
-        let proven = self.shared.app().await.kv_get_with_proof(&id.0, &key.0, height).map_err(app_error)?;
+        let proven = self.node.app().await.kv_get_with_proof(&id.0, &key.0, height).map_err(app_error)?;
         Ok(KvValue {
             height: proven.height,
             app_hash: H256(proven.app_hash),
@@ -240,16 +255,16 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
     }
 
     async fn fs_read(&self, id: H256, path: String) -> RpcResult<Bytes> {
-        self.shared.app().await.fs_read(&id.0, &path).map(Bytes).map_err(query_error)
+        self.node.app().await.fs_read(&id.0, &path).map(Bytes).map_err(query_error)
     }
 
     async fn fs_list(&self, id: H256, path: String) -> RpcResult<Vec<FileEntry>> {
-        let entries = self.shared.app().await.fs_list(&id.0, &path).map_err(query_error)?;
+        let entries = self.node.app().await.fs_list(&id.0, &path).map_err(query_error)?;
         Ok(entries.into_iter().map(|e| FileEntry { name: e.name, kind: e.kind, size: e.size }).collect())
     }
 
     async fn query(&self, id: H256, input: Bytes) -> RpcResult<QueryResult> {
-        let r = self.shared.app().await.query_call(&id.0, input.0).map_err(query_error)?;
+        let r = self.node.app().await.query_call(&id.0, input.0).map_err(query_error)?;
         Ok(QueryResult {
             ok: r.outcome.is_ok(),
             error: r.outcome.err().map(|e| e.to_string()),
@@ -287,11 +302,11 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
         limit: Option<u32>,
     ) -> RpcResult<Vec<LogRecord>> {
         let limit = limit.unwrap_or(LOGS_LIMIT).min(LOGS_LIMIT) as usize;
-        self.shared.app().await.logs(&id.0, from_height.unwrap_or(0), limit).map_err(app_error)
+        self.node.app().await.logs(&id.0, from_height.unwrap_or(0), limit).map_err(app_error)
     }
 
     async fn outbox(&self) -> RpcResult<Vec<WorkItem>> {
-        let items = self.shared.app().await.outbox().map_err(app_error)?;
+        let items = self.node.app().await.outbox().map_err(app_error)?;
         Ok(items
             .into_iter()
             .map(|w| WorkItem {
@@ -305,11 +320,11 @@ impl<B: Backend + Send + Sync + 'static> NexusApiServer for Rpc<B> {
     }
 
     async fn subscribe_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        forward(pending, self.shared.blocks.subscribe(), |p: &Published| vec![&p.block]).await
+        forward(pending, self.node.subscribe(), |p: &Published| vec![&p.block]).await
     }
 
     async fn subscribe_logs(&self, pending: PendingSubscriptionSink, id: Option<H256>) -> SubscriptionResult {
-        let blocks = self.shared.blocks.subscribe();
+        let blocks = self.node.subscribe();
         forward(pending, blocks, move |p: &Published| {
             p.logs.iter().filter(|l| id.is_none_or(|id| l.function == id.0)).collect()
         })

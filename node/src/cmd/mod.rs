@@ -13,12 +13,15 @@ pub mod inspect;
 pub mod keys;
 pub mod kv;
 pub mod logs;
+pub mod network;
 pub mod new;
 pub mod query;
 pub mod run;
 pub mod status;
+pub mod testnet;
 pub mod tx;
 pub mod upgrade;
+pub mod validator;
 pub mod zk;
 
 use anyhow::Context as _;
