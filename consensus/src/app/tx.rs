@@ -255,10 +255,40 @@ pub fn recover_signer(tx: &Tx, signature: &[u8; 65]) -> Result<Address, DecodeTx
     if sig.normalize_s().is_some() {
         return Err(DecodeTxError::BadSignature("s is in the upper half of the curve order".into()));
     }
-    let address = sig
-        .recover_address_from_prehash(&B256::from(tx.signing_hash()))
-        .map_err(|e| DecodeTxError::BadSignature(e.to_string()))?;
-    Ok(address.into_array())
+    recover_address(&tx.signing_hash(), &signature[..64], v)
+        .map_err(|e| DecodeTxError::BadSignature(e.to_string()))
+}
+
+/// ECDSA public-key recovery, as `ecdsa`'s `VerifyingKey::recover_from_prehash` computes it but
+/// without its closing verification of the signature against the recovered key: that check is a
+/// second full multi-scalar multiplication per transaction and cannot fail (the recovered key `Q`
+/// makes `z/s·G + r/s·Q` equal `R`, whose x-coordinate is `r < n`), so the accepted signatures and
+/// the addresses they recover are the same, at half the cost. `rs` is `r ‖ s`, already known to be
+/// low-s.
+fn recover_address(prehash: &Hash32, rs: &[u8], y_odd: bool) -> Result<Address, k256::ecdsa::Error> {
+    use k256::elliptic_curve::Group;
+    use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+    use k256::elliptic_curve::point::DecompressPoint;
+    use k256::elliptic_curve::sec1::ToEncodedPoint;
+    use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
+
+    // Refuses r or s of zero or at least the group order, like `from_scalars`.
+    let signature = k256::ecdsa::Signature::from_slice(rs)?;
+    let (r, s) = signature.split_scalars();
+    let z = <Scalar as Reduce<U256>>::reduce_bytes(&(*prehash).into());
+    let big_r = Option::<AffinePoint>::from(AffinePoint::decompress(&r.to_bytes(), u8::from(y_odd).into()))
+        .ok_or_else(k256::ecdsa::Error::new)?;
+    // Nothing here is secret, so the variable-time inverse (several times faster) is fine.
+    let r_inv: Scalar = *r.invert_vartime();
+    let (u1, u2) = (-(r_inv * z), r_inv * *s);
+    let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
+    // The identity is no public key (`VerifyingKey::from_affine` refuses it too).
+    if bool::from(q.is_identity()) {
+        return Err(k256::ecdsa::Error::new());
+    }
+    let point = q.to_affine().to_encoded_point(false);
+    let hash = keccak256(&point.as_bytes()[1..]);
+    Ok(hash.0[12..].try_into().expect("20 bytes"))
 }
 
 /// Decodes wire bytes, checks the chain id and recovers the signer: everything that needs no state.
@@ -337,6 +367,54 @@ mod tests {
         long.push(0);
         assert!(matches!(decode(&long), Err(DecodeTxError::Malformed(_))));
         assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(DecodeTxError::Malformed(_))));
+    }
+
+    /// What `recover_address` replaced: alloy's recovery, which verifies the recovered key again.
+    fn reference(prehash: &Hash32, rs: &[u8], y_odd: bool) -> Option<Address> {
+        let sig = Signature::from_bytes_and_parity(rs, y_odd);
+        sig.recover_address_from_prehash(&B256::from(*prehash)).ok().map(|a| a.into_array())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn recovery_matches_the_verifying_reference(
+            secret in proptest::array::uniform32(1u8..),
+            prehash in proptest::array::uniform32(proptest::num::u8::ANY),
+            flip in proptest::bool::ANY,
+            junk in proptest::array::uniform32(proptest::num::u8::ANY),
+        ) {
+            let key = SigningKey::from_bytes(&secret.into()).expect("nonzero bytes below the order");
+            let (sig, recovery) = key.sign_prehash_recoverable(&prehash).expect("signs");
+            let rs = sig.to_bytes();
+            // Genuine signatures recover their signer; the other parity recovers another key,
+            // and a junk r (usually no curve point) must fail or agree too.
+            let y_odd = recovery.is_y_odd();
+            proptest::prop_assert_eq!(recover_address(&prehash, &rs, y_odd).ok(), Some(address_of(&key)));
+            proptest::prop_assert_eq!(
+                recover_address(&prehash, &rs, y_odd ^ flip).ok(),
+                reference(&prehash, &rs, y_odd ^ flip)
+            );
+            let mut junk_rs = rs;
+            junk_rs[..32].copy_from_slice(&junk);
+            proptest::prop_assert_eq!(
+                recover_address(&prehash, &junk_rs, flip).ok(),
+                reference(&prehash, &junk_rs, flip)
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_scalars_are_refused() {
+        let order: [u8; 32] = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let one = U256::from(1).to_be_bytes::<32>();
+        for (r, s) in [([0u8; 32], one), (one, [0u8; 32]), (order, one)] {
+            let rs = [r, s].concat();
+            assert!(recover_address(&[5; 32], &rs, false).is_err());
+            assert_eq!(reference(&[5; 32], &rs, false), None);
+        }
     }
 
     #[test]
