@@ -256,16 +256,19 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 self.register_triggers(&id, &function);
                 (result.function, result.code_hash) = (Some(id), Some(code_hash));
                 if function.info.entry_points.contains(&EntryPoint::Init) {
-                    self.invoke_with_sends(ctx, meter, origin, &id, EntryPoint::Init, input, &mut result)?;
+                    let init = EntryPoint::Init;
+                    self.invoke_with_sends(ctx, meter, origin, &id, &info, init, input, &mut result)?;
                 }
             }
             Msg::Call { function: id, input, value } => {
                 result.function = Some(*id);
-                self.require_function(id)?;
+                // Read once: the transfer below cannot change the function record.
+                let info = self.require_function(id)?;
                 meter.charge(gas::TRANSFER)?;
                 self.transfer(&sender, &function_address(id), *value)?;
                 let origin = Origin { value: *value, ..origin };
-                self.invoke_with_sends(ctx, meter, origin, id, EntryPoint::OnCall, input, &mut result)?;
+                let on_call = EntryPoint::OnCall;
+                self.invoke_with_sends(ctx, meter, origin, id, &info, on_call, input, &mut result)?;
             }
             Msg::Upgrade { function: id, code, input } => {
                 result.function = Some(*id);
@@ -279,7 +282,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 let entries = &function.info.entry_points;
                 let entry = [EntryPoint::Migrate, EntryPoint::Init].into_iter().find(|e| entries.contains(e));
                 if let Some(entry) = entry {
-                    self.invoke_with_sends(ctx, meter, origin, id, entry, input, &mut result)?;
+                    self.invoke_with_sends(ctx, meter, origin, id, &info, entry, input, &mut result)?;
                 }
             }
             Msg::Delete { function: id } => {
@@ -404,8 +407,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         self.compile(&code).map_err(|e| fail(format!("stored module no longer loads: {e}")))
     }
 
-    /// Invokes `entry`, then delivers every `send` it (and its callees) made, in order, each
-    /// followed by the sender's `on_reply`.
+    /// Invokes `entry` of function `id` (whose record is `info`), then delivers every `send` it
+    /// (and its callees) made, in order, each followed by the sender's `on_reply`.
     #[allow(clippy::too_many_arguments)]
     fn invoke_with_sends(
         &self,
@@ -413,12 +416,13 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         meter: &mut Meter,
         origin: Origin,
         id: &Hash32,
+        info: &FunctionInfo,
         entry: EntryPoint,
         input: &[u8],
         result: &mut MsgResult,
     ) -> Result<TaskControl, Failure> {
         let mut queue = VecDeque::new();
-        let first = self.invoke(ctx, meter, origin, id, entry, input.to_vec())?;
+        let first = self.invoke(ctx, meter, origin, id, info, entry, input.to_vec())?;
         result.invocations.push(first.0);
         let first = first.1;
         if let Err(e) = &first.outcome {
@@ -437,13 +441,11 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             }
             let checkpoint = self.layers.checkpoint();
             let caller = function_address(&from);
-            let delivered = self
-                .require_function(&target)
-                .and_then(|_| self.transfer(&caller, &function_address(&target), value))
-                .and_then(|()| {
-                    let origin = Origin { caller, value, seq: sends, ..origin };
-                    self.invoke(ctx, meter, origin, &target, EntryPoint::OnCall, data)
-                });
+            let delivered = self.require_function(&target).and_then(|info| {
+                self.transfer(&caller, &function_address(&target), value)?;
+                let origin = Origin { caller, value, seq: sends, ..origin };
+                self.invoke(ctx, meter, origin, &target, &info, EntryPoint::OnCall, data)
+            });
             let reply = match delivered {
                 Ok((record, r)) => {
                     result.invocations.push(record);
@@ -469,11 +471,14 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                     Reply { request_id, kind: ReplyKind::Send, ok: false, data: f.reason.into_bytes() }
                 }
             };
-            let sender_module = self.require_function(&from).and_then(|info| self.module(&info.code_hash));
-            if sender_module.is_ok_and(|m| m.info.entry_points.contains(&EntryPoint::OnReply)) {
+            let sender =
+                self.require_function(&from).and_then(|info| Ok((self.module(&info.code_hash)?, info)));
+            if let Ok((module, info)) = sender
+                && module.info.entry_points.contains(&EntryPoint::OnReply)
+            {
                 let origin = Origin { caller: function_address(&target), value: 0, seq: sends, ..origin };
-                let (record, r) =
-                    self.invoke(ctx, meter, origin, &from, EntryPoint::OnReply, reply.encode())?;
+                let on_reply = EntryPoint::OnReply;
+                let (record, r) = self.invoke(ctx, meter, origin, &from, &info, on_reply, reply.encode())?;
                 result.invocations.push(record);
                 if r.outcome.is_ok() {
                     self.take_requests(ctx, &from, &r, &mut queue);
@@ -520,18 +525,20 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         }
     }
 
-    /// Runs one entry point of a function against the current transaction's state, charging its
-    /// fuel and recording its logs. A failed invocation changes nothing (its result says why).
+    /// Runs one entry point of function `id` (whose record the caller just read: `info`) against
+    /// the current transaction's state, charging its fuel and recording its logs. A failed
+    /// invocation changes nothing (its result says why).
+    #[allow(clippy::too_many_arguments)]
     fn invoke(
         &self,
         ctx: &mut BlockCtx<'_>,
         meter: &mut Meter,
         origin: Origin,
         id: &Hash32,
+        info: &FunctionInfo,
         entry: EntryPoint,
         input: Vec<u8>,
     ) -> Result<(InvocationRecord, InvocationResult), Failure> {
-        let info = self.require_function(id)?;
         let module = self.module(&info.code_hash)?;
         let entry =
             if entry == EntryPoint::OnCall && module.info.is_command() { EntryPoint::Start } else { entry };
@@ -623,8 +630,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 code_hash: None,
                 invocations: Vec::new(),
             };
-            let outcome =
-                self.invoke_with_sends(ctx, &mut budget, origin, &id, EntryPoint::OnTask, &[], &mut result);
+            let outcome = self.require_function(&id).and_then(|info| {
+                let on_task = EntryPoint::OnTask;
+                self.invoke_with_sends(ctx, &mut budget, origin, &id, &info, on_task, &[], &mut result)
+            });
             match &outcome {
                 Ok(_) => self.layers.commit_tx(),
                 // The block's budget ran out, not the function's own limit: it waits for the next block.
