@@ -352,16 +352,17 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let expected = check.nonces.get(&v.sender).copied().unwrap_or(account.nonce);
         let spent = check.spent.get(&v.sender).copied().unwrap_or(0);
         let needed = stateless_checks(params, v, next_height)?;
-        let sender = hex0x(&v.sender);
+        // Formatted only for a refusal: this runs for every transaction, twice when it waits.
+        let sender = || hex0x(&v.sender);
         if v.tx.nonce < expected {
-            return Err(TxError::NonceTooLow { sender, expected, got: v.tx.nonce });
+            return Err(TxError::NonceTooLow { sender: sender(), expected, got: v.tx.nonce });
         }
         if v.tx.nonce > expected {
-            return Err(TxError::NonceTooHigh { sender, expected, got: v.tx.nonce });
+            return Err(TxError::NonceTooHigh { sender: sender(), expected, got: v.tx.nonce });
         }
         let balance = account.balance.saturating_sub(spent);
         if needed > balance {
-            return Err(TxError::InsufficientFunds { sender, balance, needed });
+            return Err(TxError::InsufficientFunds { sender: sender(), balance, needed });
         }
         check.nonces.insert(v.sender, expected + 1);
         check.spent.insert(v.sender, spent + needed);
