@@ -136,11 +136,24 @@ impl Node for Chain {
         if let Some(w) = waiter {
             lock(&self.waiters).entry(hash).or_default().push(w);
         }
-        let result = self.broadcast(&bytes).await;
+        let mut result = self.broadcast(&bytes).await;
+        if let Ok(Broadcast::Known) = result {
+            // CometBFT's cache also remembers committed transactions: resending one is a replay.
+            if let Ok(Some(r)) = self.abci.app().read().await.tx_result(&hash) {
+                result = Err(SubmitError::Refused {
+                    code: code::TX_NONCE_TOO_LOW,
+                    reason: format!(
+                        "transaction 0x{} was already committed at height {}",
+                        hex::encode(hash),
+                        r.height
+                    ),
+                });
+            }
+        }
         if result.is_err() {
             lock(&self.waiters).remove(&hash);
         }
-        result
+        result.map(drop)
     }
 
     fn is_pending(&self, hash: &Hash32) -> bool {
@@ -156,21 +169,30 @@ impl Node for Chain {
     }
 }
 
+/// What CometBFT did with a submitted transaction.
+enum Broadcast {
+    /// Checked and added to its mempool.
+    Added,
+    /// Already in its cache: pending, or committed earlier.
+    Known,
+}
+
 impl Chain {
     /// Hands the transaction to CometBFT, which runs our `CheckTx` and gossips it.
-    async fn broadcast(&self, bytes: &[u8]) -> Result<(), SubmitError> {
+    async fn broadcast(&self, bytes: &[u8]) -> Result<Broadcast, SubmitError> {
         let mut params = ObjectParams::new();
         params
             .insert("tx", base64::engine::general_purpose::STANDARD.encode(bytes))
             .expect("a string serializes");
         match self.cometbft.request::<BroadcastResult, _>("broadcast_tx_sync", params).await {
-            Ok(r) if r.code == 0 => Ok(()),
+            Ok(r) if r.code == 0 => Ok(Broadcast::Added),
             Ok(r) => Err(SubmitError::Refused {
                 code: i32::try_from(r.code).unwrap_or(code::INTERNAL),
                 reason: r.log,
             }),
-            // CometBFT's cache answers a resubmission this way: it is still pending, which is fine.
-            Err(RpcClientError::Call(e)) if format!("{e:?}").contains("already exists in cache") => Ok(()),
+            Err(RpcClientError::Call(e)) if format!("{e:?}").contains("already exists in cache") => {
+                Ok(Broadcast::Known)
+            }
             Err(RpcClientError::Call(e)) if format!("{e:?}").contains("mempool is full") => {
                 Err(SubmitError::Full)
             }
