@@ -5,7 +5,7 @@ mod every_backend;
 use std::collections::BTreeMap;
 
 use every_backend::AnyStore;
-use nexus_consensus::{Backend, Column, MemBackend, Store, StoreConfig, StoreError, verify_proof};
+use nexus_consensus::{Backend, Batch, Column, MemBackend, Store, StoreConfig, StoreError, verify_proof};
 
 fn commit_ten_heights(store: &mut AnyStore) {
     for height in 1..=10u64 {
@@ -90,4 +90,28 @@ fn pruning_deletes_the_stale_nodes_and_values_an_archive_keeps() {
 fn keeping_no_height_is_refused() {
     let refused = Store::new(MemBackend::default(), StoreConfig { keep_recent: Some(0) });
     assert!(matches!(refused, Err(StoreError::KeepNothing)));
+}
+
+#[test]
+fn pruning_past_listed_heights_deletes_what_they_made_stale() {
+    every_backend::on_every_backend(StoreConfig { keep_recent: Some(3) }, |backend, mut store| {
+        // A stale-index record in the layout of stores written before per-height lists (one
+        // record per retired key, after the height): pruning must still honour it.
+        let legacy_node = b"legacy stale node".to_vec();
+        let mut batch = Batch::default();
+        batch.put(Column::Nodes, legacy_node.clone(), b"x".to_vec());
+        batch.put(Column::StaleNodes, [&2u64.to_be_bytes()[..], &legacy_node].concat(), Vec::new());
+        store.backend().write(batch).unwrap();
+
+        commit_ten_heights(&mut store);
+        let all = |column| store.backend().range(column, &[], &[0xff; 64]).unwrap();
+        // Heights 8, 9 and 10 are kept, so each key's writes at those heights are too.
+        assert_eq!(all(Column::Values).len(), 150, "{backend}");
+        assert!(store.backend().get(Column::Nodes, &legacy_node).unwrap().is_none(), "{backend}");
+        // Only heights after the oldest kept one still list anything to retire.
+        for column in [Column::StaleNodes, Column::StaleValues] {
+            let heights: Vec<Vec<u8>> = all(column).into_iter().map(|(k, _)| k).collect();
+            assert_eq!(heights, vec![9u64.to_be_bytes().to_vec(), 10u64.to_be_bytes().to_vec()], "{backend}");
+        }
+    });
 }

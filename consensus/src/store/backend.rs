@@ -95,6 +95,13 @@ pub trait Backend {
 
     /// Applies `batch` atomically and durably.
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// For each of `keys`, the greatest key of `column` at or below it (the key of
+    /// `seek(Included(key), true)`). A commit asks this for every key it writes; a backend may
+    /// answer all of them with one cursor.
+    fn floor_keys(&self, column: Column, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|k| Ok(self.seek(column, Bound::Included(k), true)?.map(|(k, _)| k))).collect()
+    }
 }
 
 /// A shared backend: the application reads committed state through it while the store writes.
@@ -113,6 +120,10 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         (**self).write(batch)
+    }
+
+    fn floor_keys(&self, column: Column, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).floor_keys(column, keys)
     }
 }
 

@@ -11,7 +11,7 @@ mod namespace;
 mod rocks;
 mod tree;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use jmt::storage::NodeKey;
@@ -279,10 +279,19 @@ impl<B: Backend> Store<B> {
             empty_base: if self.latest.is_none() { height.checked_sub(1) } else { None },
         };
         let tree = Sha256Jmt::new(&view);
-        let puts: Option<Vec<_>> = self
+        // Each key's tree key and its hash, computed once for the tree, the preimages and the index.
+        let hashed: Vec<(KeyHash, Vec<u8>)> = self
             .pending
+            .keys()
+            .map(|k| {
+                let tree_key = tagged(k);
+                (KeyHash::with::<Sha256>(&tree_key), tree_key)
+            })
+            .collect();
+        let puts: Option<Vec<_>> = hashed
             .iter()
-            .map(|(k, v)| Some((KeyHash::with::<Sha256>(tagged(k)), tagged(v.as_ref()?))))
+            .zip(self.pending.values())
+            .map(|((h, _), v)| Some((*h, tagged(v.as_ref()?))))
             .collect();
         let (root, update) = match puts {
             // Batch insertion hashes each touched node once per block instead of once per write
@@ -292,9 +301,7 @@ impl<B: Backend> Store<B> {
                 tree.batch_put_value_sets(vec![puts], None, height).map(|(roots, update)| (roots[0], update))
             }
             _ => tree.put_value_set(
-                self.pending
-                    .iter()
-                    .map(|(k, v)| (KeyHash::with::<Sha256>(tagged(k)), v.as_deref().map(tagged))),
+                hashed.iter().zip(self.pending.values()).map(|((h, _), v)| (*h, v.as_deref().map(tagged))),
                 height,
             ),
         }
@@ -305,15 +312,6 @@ impl<B: Backend> Store<B> {
             Some(keep) => first.max((height + 1).saturating_sub(keep)),
             None => first,
         };
-        // What this height makes stale is deleted at once if no kept height needs it
-        // (keep_recent = 1), else indexed for the commit that moves `oldest` past it.
-        let retire = |batch: &mut Batch, stale: Column, column: Column, key: Vec<u8>| {
-            if height <= oldest {
-                batch.delete(column, key);
-            } else {
-                batch.put(stale, [&height.to_be_bytes()[..], &key].concat(), Vec::new());
-            }
-        };
 
         let mut batch = Batch::default();
         let mut new_root = None;
@@ -323,34 +321,59 @@ impl<B: Backend> Store<B> {
             }
             batch.put(Column::Nodes, node_key_bytes(key), borsh::to_vec(node).expect("borsh into a Vec"));
         }
-        for ((version, key_hash), value) in update.node_batch.values() {
+        // The writes each new value replaces, found with one pass over the value history.
+        let values = update.node_batch.values();
+        let replaced = match height.checked_sub(1) {
+            Some(previous) => view.last_writes(values.keys().map(|(_, key_hash)| *key_hash), previous)?,
+            None => vec![None; values.len()],
+        };
+        let mut stale_values = Vec::new();
+        let mut known = BTreeSet::new();
+        for (((version, key_hash), value), replaced) in values.iter().zip(replaced) {
             batch.put(Column::Values, value_key(*key_hash, *version), encode_value(value.as_deref()));
-            // The write this one replaces is needed only by heights before this one.
-            if let Some(previous) = version.checked_sub(1)
-                && let Some((written, _)) = view.last_write(*key_hash, previous)?
-            {
-                retire(&mut batch, Column::StaleValues, Column::Values, value_key(*key_hash, written));
+            // The write this one replaces is needed only by heights before this one; and a key
+            // written before has its preimage stored already (preimages are never deleted).
+            if let Some(written) = replaced {
+                stale_values.push(value_key(*key_hash, written));
+                known.insert(*key_hash);
             }
             // A deletion marker answers "absent" for later heights just as no entry at all would.
             if value.is_none() {
-                retire(&mut batch, Column::StaleValues, Column::Values, value_key(*key_hash, *version));
+                stale_values.push(value_key(*key_hash, *version));
             }
         }
-        for stale in &update.stale_node_index_batch {
-            retire(&mut batch, Column::StaleNodes, Column::Nodes, node_key_bytes(&stale.node_key));
-        }
+        let mut stale_nodes: Vec<Vec<u8>> =
+            update.stale_node_index_batch.iter().map(|stale| node_key_bytes(&stale.node_key)).collect();
         // `jmt` copies an unchanged root to the new height without marking the old copy stale;
         // retiring it here keeps empty blocks from leaking one node each. (Retiring an old root
-        // that `jmt` already marked stale just repeats an idempotent write.)
+        // that `jmt` already marked stale just repeats an idempotent delete.)
         if let (Some((last, _)), Some(new_root)) = (self.latest, new_root) {
-            let old_root = NodeKey::new(last, new_root.nibble_path().clone());
-            retire(&mut batch, Column::StaleNodes, Column::Nodes, node_key_bytes(&old_root));
+            stale_nodes.push(node_key_bytes(&NodeKey::new(last, new_root.nibble_path().clone())));
         }
-        for (key, value) in &self.pending {
+        // What this height makes stale is deleted at once if no kept height needs it
+        // (keep_recent = 1), else listed under this height for the commit that moves `oldest`
+        // past it: one record per height and column rather than one per node, which halves the
+        // writes of a commit and the deletes of a prune.
+        for (stale, column, keys) in [
+            (Column::StaleNodes, Column::Nodes, stale_nodes),
+            (Column::StaleValues, Column::Values, stale_values),
+        ] {
+            if height <= oldest {
+                keys.into_iter().for_each(|key| batch.delete(column, key));
+            } else if !keys.is_empty() {
+                batch.put(
+                    stale,
+                    height.to_be_bytes().to_vec(),
+                    borsh::to_vec(&keys).expect("borsh into a Vec"),
+                );
+            }
+        }
+        for ((key, value), (key_hash, tree_key)) in self.pending.iter().zip(hashed) {
             match value {
                 Some(value) => {
-                    let tree_key = tagged(key);
-                    batch.put(Column::Preimages, KeyHash::with::<Sha256>(&tree_key).0.to_vec(), tree_key);
+                    if !known.contains(&key_hash) {
+                        batch.put(Column::Preimages, key_hash.0.to_vec(), tree_key);
+                    }
                     batch.put(Column::Index, key.clone(), value.clone());
                 }
                 None => batch.delete(Column::Index, key.clone()),
@@ -371,13 +394,13 @@ impl<B: Backend> Store<B> {
         // keeps RocksDB from stepping over the tombstones of every earlier prune on each commit.
         let start = self.oldest.map_or(0, |previous| previous + 1).to_be_bytes();
         let end = (oldest + 1).to_be_bytes();
-        for (key, _) in self.backend.range(Column::StaleNodes, &start, &end)? {
-            batch.delete(Column::Nodes, key[8..].to_vec());
-            batch.delete(Column::StaleNodes, key);
-        }
-        for (key, _) in self.backend.range(Column::StaleValues, &start, &end)? {
-            batch.delete(Column::Values, key[8..].to_vec());
-            batch.delete(Column::StaleValues, key);
+        for (stale, column) in [(Column::StaleNodes, Column::Nodes), (Column::StaleValues, Column::Values)] {
+            for (key, list) in self.backend.range(stale, &start, &end)? {
+                for retired in stale_keys(&key, &list)? {
+                    batch.delete(column, retired);
+                }
+                batch.delete(stale, key);
+            }
         }
         Ok(())
     }
@@ -402,6 +425,16 @@ impl<B: Backend> Store<B> {
         self.oldest = Some(staged.oldest);
         self.pending.clear();
         Ok(root)
+    }
+}
+
+/// The keys a stale-index record retires: a height's list (the key is the 8-byte height), or, in
+/// stores written before the lists, one key after the height.
+fn stale_keys(key: &[u8], list: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    match key.len() {
+        8 => borsh::from_slice(list).map_err(|_| StoreError::Corrupt("stale index".into())),
+        n if n > 8 => Ok(vec![key[8..].to_vec()]),
+        _ => Err(StoreError::Corrupt("stale index key".into())),
     }
 }
 

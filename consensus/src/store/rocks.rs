@@ -109,6 +109,18 @@ impl Backend for RocksBackend {
         Ok(entries)
     }
 
+    fn floor_keys(&self, column: Column, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        // One iterator for all: creating one per key cost more than the seeks themselves.
+        let mut it = self.db.raw_iterator_cf(self.cf(column));
+        keys.iter()
+            .map(|k| {
+                it.seek_for_prev(k);
+                it.status()?;
+                Ok(it.key().map(<[u8]>::to_vec))
+            })
+            .collect()
+    }
+
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         let mut rocks = WriteBatch::default();
         for (column, key, value) in batch.ops {

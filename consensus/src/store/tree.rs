@@ -58,6 +58,26 @@ impl<B: Backend> TreeView<'_, B> {
             _ => Ok(None),
         }
     }
+
+    /// [`TreeView::last_write`]'s version for each of `key_hashes`, in one pass.
+    pub(super) fn last_writes(
+        &self,
+        key_hashes: impl Iterator<Item = KeyHash>,
+        max_version: Version,
+    ) -> Result<Vec<Option<Version>>, StoreError> {
+        let froms: Vec<Vec<u8>> = key_hashes.map(|h| value_key(h, max_version)).collect();
+        let found = self.backend.floor_keys(Column::Values, &froms)?;
+        Ok(froms
+            .iter()
+            .zip(found)
+            .map(|(from, key)| match key {
+                Some(k) if k.len() == 40 && k[..32] == from[..32] => {
+                    Some(u64::from_be_bytes(k[32..].try_into().expect("8 bytes")))
+                }
+                _ => None,
+            })
+            .collect())
+    }
 }
 
 impl<B: Backend> TreeReader for TreeView<'_, B> {
