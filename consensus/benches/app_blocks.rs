@@ -49,6 +49,7 @@ impl Chain {
                 .iter()
                 .map(|k| GenesisAccount { address: address_of(k), balance: u128::MAX / 4 })
                 .collect(),
+            validators: Vec::new(),
         };
         app.init_chain(&genesis, 1).expect("init");
         let mut chain =

@@ -1,7 +1,8 @@
 //! Four real validators (each `nexus validator start` with its own cometbft) on loopback: a
 //! function deployed through one node is called through another and read through a third; bad
 //! transactions sent to any node are refused at CheckTx with a clear reason and never stall
-//! consensus; and all four report the same app hash at every height.
+//! consensus; every block carries the previous height's signed vote extensions; and all four
+//! report the same app hash at every height.
 
 mod network;
 
@@ -10,6 +11,7 @@ use network::{Network, example, signed};
 use nexus_api::types::Bytes;
 use nexus_api::{NexusApiClient as _, code, dev_accounts};
 use nexus_consensus::app::tx::Msg;
+use nexus_consensus::app::votes::Bundle;
 
 fn error_code(e: RpcError) -> i32 {
     match e {
@@ -27,6 +29,26 @@ async fn broadcast_raw(cometbft_rpc: &str, tx: &[u8]) -> (u64, String) {
     params.insert("tx", base64::engine::general_purpose::STANDARD.encode(tx)).unwrap();
     let r: serde_json::Value = client.request("broadcast_tx_sync", params).await.unwrap();
     (r["code"].as_u64().unwrap(), r["log"].as_str().unwrap_or_default().to_string())
+}
+
+/// CometBFT's `abci_query` of the application's `/kv` path, with a proof.
+async fn abci_query(cometbft_rpc: &str, data: &[u8]) -> serde_json::Value {
+    use jsonrpsee::core::client::ClientT as _;
+    let client = jsonrpsee_http_client::HttpClientBuilder::default().build(cometbft_rpc).unwrap();
+    let mut params = jsonrpsee::core::params::ObjectParams::new();
+    params.insert("path", nexus_abci::QUERY_KV).unwrap();
+    params.insert("data", hex::encode(data)).unwrap();
+    params.insert("prove", true).unwrap();
+    client.request("abci_query", params).await.unwrap()
+}
+
+/// A block as CometBFT's RPC shows it.
+async fn cometbft_block(cometbft_rpc: &str, height: u64) -> serde_json::Value {
+    use jsonrpsee::core::client::ClientT as _;
+    let client = jsonrpsee_http_client::HttpClientBuilder::default().build(cometbft_rpc).unwrap();
+    let mut params = jsonrpsee::core::params::ObjectParams::new();
+    params.insert("height", height.to_string()).unwrap();
+    client.request("block", params).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,6 +87,17 @@ async fn four_validators_run_functions_refuse_bad_transactions_and_agree_on_ever
         "validator-1 sees the counter's state"
     );
 
+    // CometBFT's own abci_query reaches the application too (for light clients).
+    let query = abci_query(&net.validators[3].cometbft_rpc, &[&id[..], b"count"].concat()).await;
+    let response = &query["response"];
+    let value = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        response["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(value, 2u64.to_le_bytes());
+    assert_eq!(response["proofOps"]["ops"][0]["type"], "ics23:jmt", "{query}");
+
     // Refused at every entry point with a reason, changing nothing.
     let before = net.max_height().await;
     let garbage = Bytes(vec![0xde, 0xad, 0xbe, 0xef]);
@@ -87,6 +120,14 @@ async fn four_validators_run_functions_refuse_bad_transactions_and_agree_on_ever
     }
     let upto = before + 3;
     net.assert_same_app_hashes(&[0, 1, 2, 3], upto).await;
+    // Every block after the first starts with the previous height's signed vote extensions,
+    // which every validator verified against the set's keys and power before accepting it.
+    let block = cometbft_block(&net.validators[1].cometbft_rpc, upto).await;
+    let first_tx = block["block"]["data"]["txs"][0].as_str().expect("the block carries the bundle");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, first_tx).unwrap();
+    let bundle = Bundle::decode(&bytes).expect("a bundle").unwrap();
+    assert_eq!(bundle.height, upto - 1);
+    assert!(bundle.votes.len() >= 3, "more than 2/3 of 4 equal validators signed: {}", bundle.votes.len());
     let status = client.status().await.unwrap();
     assert_eq!((status.chain_id, status.dev), (network::CHAIN_ID, false));
 }

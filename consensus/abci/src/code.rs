@@ -27,7 +27,7 @@ pub const TX_GAS_LIMIT_TOO_LOW: u32 = 1007;
 pub const TX_GAS_PRICE_TOO_LOW: u32 = 1008;
 /// The sender cannot pay its value and maximum fee.
 pub const TX_INSUFFICIENT_FUNDS: u32 = 1009;
-/// The node is too busy to check it; retry.
+/// The node is too busy to check it (or to answer a query); retry.
 pub const MEMPOOL_FULL: u32 = 1010;
 /// The chain has not been initialized.
 pub const NOT_INITIALIZED: u32 = 3000;

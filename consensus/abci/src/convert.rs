@@ -1,11 +1,14 @@
 //! Translation between tendermint's ABCI types and the application's.
 
 use nexus_consensus::Backend;
-use nexus_consensus::app::{App, BlockOutcome};
+use nexus_consensus::app::votes::{Bundle, SignedExtension};
+use nexus_consensus::app::{App, BlockOutcome, GenesisValidator};
 use tendermint::abci::response;
-use tendermint::abci::types::ExecTxResult;
+use tendermint::abci::types::{BlockSignatureInfo, ExecTxResult, ExtendedCommitInfo};
+use tendermint::block::BlockIdFlag;
 use tendermint::block::Height;
 use tendermint::merkle::proof::{ProofOp, ProofOps};
+use tendermint::validator;
 use tendermint::{AppHash, Time};
 use tower_abci::BoxError;
 
@@ -47,17 +50,19 @@ pub(crate) fn check_refused(code: u32, reason: &str) -> response::CheckTx {
 pub(crate) fn finalize_response(outcome: &BlockOutcome) -> response::FinalizeBlock {
     response::FinalizeBlock {
         events: Vec::new(),
+        // The injected bundle is a block transaction too: CometBFT wants a result for each.
         tx_results: outcome
-            .txs
+            .bundle
             .iter()
-            .map(|r| ExecTxResult {
+            .map(|_| ExecTxResult::default())
+            .chain(outcome.txs.iter().map(|r| ExecTxResult {
                 code: if r.ok { 0 } else { code::TX_FAILED }.into(),
                 log: r.error.clone().unwrap_or_default(),
                 gas_wanted: i64::try_from(r.gas_limit).unwrap_or(i64::MAX),
                 gas_used: i64::try_from(r.gas_used).unwrap_or(i64::MAX),
                 codespace: if r.ok { String::new() } else { code::CODESPACE.into() },
                 ..Default::default()
-            })
+            }))
             .collect(),
         validator_updates: Vec::new(),
         consensus_param_updates: None,
@@ -65,7 +70,49 @@ pub(crate) fn finalize_response(outcome: &BlockOutcome) -> response::FinalizeBlo
     }
 }
 
-fn query_refused(code: u32, log: String) -> response::Query {
+/// The extensions of `height`'s precommits for the block (those for it with a signature).
+pub(crate) fn bundle(height: u64, commit: &ExtendedCommitInfo) -> Bundle {
+    Bundle {
+        height,
+        round: commit.round.value(),
+        votes: commit
+            .votes
+            .iter()
+            .filter(|v| v.sig_info == BlockSignatureInfo::Flag(BlockIdFlag::Commit))
+            .filter_map(|v| {
+                let signature = v.extension_signature.as_ref()?;
+                Some(SignedExtension {
+                    validator: v.validator.address,
+                    extension: v.vote_extension.to_vec(),
+                    signature: signature.as_bytes().to_vec(),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// A genesis validator from CometBFT's `InitChain` (ed25519 keys only).
+pub(crate) fn genesis_validator(u: &validator::Update) -> Result<GenesisValidator, crate::AbciError> {
+    let key = u
+        .pub_key
+        .ed25519()
+        .ok_or_else(|| crate::AbciError::Genesis("validator keys must be ed25519".into()))?;
+    let pub_key: [u8; 32] = key.as_bytes().try_into().expect("an ed25519 key is 32 bytes");
+    Ok(GenesisValidator { pub_key, power: u.power.value() })
+}
+
+/// A validator update for CometBFT.
+pub(crate) fn validator_update(v: &GenesisValidator) -> Result<validator::Update, crate::AbciError> {
+    let pub_key = tendermint::PublicKey::from_raw_ed25519(&v.pub_key)
+        .ok_or_else(|| crate::AbciError::Genesis("a validator key is not a valid ed25519 key".into()))?;
+    let power = v
+        .power
+        .try_into()
+        .map_err(|_| crate::AbciError::Genesis(format!("power {} is too large", v.power)))?;
+    Ok(validator::Update { pub_key, power })
+}
+
+pub(crate) fn query_refused(code: u32, log: String) -> response::Query {
     response::Query { code: code.into(), log, codespace: code::CODESPACE.into(), ..Default::default() }
 }
 

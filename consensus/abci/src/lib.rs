@@ -40,6 +40,9 @@ use tower_abci::BoxError;
 /// CheckTx requests queued for the mempool thread before new ones are shed.
 const MEMPOOL_QUEUE: usize = 10_000;
 
+/// Queries answered at once; more are refused with a "busy" code rather than queued.
+const MAX_QUERIES_IN_FLIGHT: usize = 64;
+
 /// Committed blocks buffered per subscriber.
 const COMMITTED_BUFFER: usize = 1024;
 
@@ -195,7 +198,7 @@ impl<B: Backend + Send + Sync + 'static> Abci<B> {
                 move |req| Ok(shared.mempool(req))
             }),
         };
-        let info = Info { shared: self.shared.clone() };
+        let info = Info { shared: self.shared.clone(), queries: Arc::default() };
         let server = tower_abci::v038::Server::builder()
             .consensus(consensus)
             .mempool(mempool)
@@ -331,11 +334,21 @@ impl Service<MempoolRequest> for Mempool {
 
 struct Info<B: Backend + Send + Sync + 'static> {
     shared: Arc<Shared<B>>,
+    queries: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl<B: Backend + Send + Sync + 'static> Clone for Info<B> {
     fn clone(&self) -> Self {
-        Self { shared: self.shared.clone() }
+        Self { shared: self.shared.clone(), queries: self.queries.clone() }
+    }
+}
+
+/// Counts a query in flight for as long as it lives.
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -350,6 +363,7 @@ impl<B: Backend + Send + Sync + 'static> Service<InfoRequest> for Info<B> {
 
     fn call(&mut self, req: InfoRequest) -> Self::Future {
         let shared = self.shared.clone();
+        let queries = self.queries.clone();
         Box::pin(async move {
             Ok(match req {
                 InfoRequest::Echo(e) => InfoResponse::Echo(response::Echo { message: e.message }),
@@ -363,7 +377,18 @@ impl<B: Backend + Send + Sync + 'static> Service<InfoRequest> for Info<B> {
                         last_block_app_hash: convert::app_hash(&info.app_hash),
                     })
                 }
-                InfoRequest::Query(q) => InfoResponse::Query(convert::query(&*shared.app.read().await, &q)),
+                InfoRequest::Query(q) => {
+                    let in_flight = InFlight(queries);
+                    if in_flight.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_QUERIES_IN_FLIGHT
+                    {
+                        // Shed, but answer: an error response would close CometBFT's connection.
+                        return Ok(InfoResponse::Query(convert::query_refused(
+                            code::MEMPOOL_FULL,
+                            "the node is busy answering queries; retry shortly".into(),
+                        )));
+                    }
+                    InfoResponse::Query(convert::query(&*shared.app.read().await, &q))
+                }
             })
         })
     }
@@ -409,8 +434,15 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
     fn consensus_inner(&self, req: ConsensusRequest) -> Result<ConsensusResponse, AbciError> {
         Ok(match req {
             ConsensusRequest::InitChain(init) => {
-                let genesis: Genesis = serde_json::from_slice(&init.app_state_bytes)
+                let mut genesis: Genesis = serde_json::from_slice(&init.app_state_bytes)
                     .map_err(|e| AbciError::Genesis(format!("app_state is not a Nexus genesis: {e}")))?;
+                // The application's set wins when the app_state names one; else it takes the
+                // genesis file's validators.
+                let from_app = !genesis.validators.is_empty();
+                if !from_app {
+                    genesis.validators =
+                        init.validators.iter().map(convert::genesis_validator).collect::<Result<_, _>>()?;
+                }
                 if genesis.params.chain_name != init.chain_id {
                     return Err(AbciError::Genesis(format!(
                         "CometBFT's chain_id is {:?} but the app_state names the chain {:?}",
@@ -421,25 +453,34 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                 let app_hash = self.app.blocking_write().init_chain(&genesis, height)?;
                 ConsensusResponse::InitChain(response::InitChain {
                     consensus_params: None,
-                    // Empty: CometBFT keeps the genesis file's validators.
-                    validators: Vec::new(),
+                    validators: if from_app {
+                        genesis.validators.iter().map(convert::validator_update).collect::<Result<_, _>>()?
+                    } else {
+                        Vec::new()
+                    },
                     app_hash: convert::app_hash(&app_hash),
                 })
             }
             ConsensusRequest::PrepareProposal(p) => {
                 let max = usize::try_from(p.max_tx_bytes).unwrap_or(0);
                 let txs = p.txs.into_iter().map(|t| t.to_vec()).collect();
-                let chosen = self.app.blocking_read().prepare_proposal(txs, max);
+                let last = p.local_last_commit.as_ref().map(|c| convert::bundle(p.height.value() - 1, c));
+                let chosen = self.app.blocking_read().prepare_proposal(txs, max, last.as_ref());
                 ConsensusResponse::PrepareProposal(response::PrepareProposal {
                     txs: chosen.into_iter().map(Into::into).collect(),
                 })
             }
             ConsensusRequest::ProcessProposal(p) => {
                 let txs: Vec<Vec<u8>> = p.txs.iter().map(|t| t.to_vec()).collect();
-                ConsensusResponse::ProcessProposal(match self.app.blocking_read().process_proposal(&txs) {
-                    Ok(()) => response::ProcessProposal::Accept,
-                    Err(_) => response::ProcessProposal::Reject,
-                })
+                ConsensusResponse::ProcessProposal(
+                    match self.app.blocking_read().process_proposal(p.height.value(), &txs) {
+                        Ok(()) => response::ProcessProposal::Accept,
+                        Err(e) => {
+                            eprintln!("nexus-abci: rejecting the proposal for height {}: {e}", p.height);
+                            response::ProcessProposal::Reject
+                        }
+                    },
+                )
             }
             ConsensusRequest::ExtendVote(v) => ConsensusResponse::ExtendVote(response::ExtendVote {
                 vote_extension: self.app.blocking_read().extend_vote(v.height.value()).into(),

@@ -15,6 +15,7 @@ use super::records::{
     Account, BlockRecord, FunctionInfo, InvocationRecord, LogRecord, MsgResult, Params, TxRecord, WorkItem,
 };
 use super::tx::{self, Msg};
+use super::votes::Bundle;
 use super::{App, AppError, BlockInput, BlockOutcome, Finalized, TxError, hex0x, state_keys};
 use crate::store::Backend;
 
@@ -76,7 +77,11 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let mut ctx = BlockCtx { params, height: block.height, time_ns: block.time_ns, logs: Vec::new() };
         let mut records = Vec::with_capacity(block.txs.len());
         let mut fees = 0u128;
-        for (index, bytes) in block.txs.iter().enumerate() {
+        // ProcessProposal vouched for the bundle's signatures; it carries no state changes yet
+        // (the Ethereum and threshold-signing components will read their payloads from it).
+        let bundle = block.txs.first().and_then(|t| Bundle::decode(t)).and_then(Result::ok);
+        let skip = usize::from(bundle.is_some());
+        for (index, bytes) in block.txs.iter().enumerate().skip(skip) {
             let record = self.execute_tx(&mut ctx, index as u32, bytes);
             fees = fees.saturating_add(record.fee);
             records.push(record);
@@ -112,7 +117,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             *seq += 1;
         }
         self.finalized = Some(Finalized { height: block.height, app_hash, journal });
-        Ok(BlockOutcome { app_hash, block: block_record, txs: records, logs: ctx.logs })
+        Ok(BlockOutcome { app_hash, block: block_record, bundle, txs: records, logs: ctx.logs })
     }
 
     fn execute_tx(&self, ctx: &mut BlockCtx<'_>, index: u32, bytes: &[u8]) -> TxRecord {

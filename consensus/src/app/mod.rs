@@ -16,6 +16,7 @@ pub mod query;
 pub mod records;
 pub mod state_keys;
 pub mod tx;
+pub mod votes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,10 +31,11 @@ pub use execute::{function_address, function_id};
 use layers::{FnView, Layers};
 pub use query::{FileEntry, QueryError};
 pub use records::{
-    Account, BlockRecord, FunctionInfo, Genesis, GenesisAccount, InvocationRecord, LogRecord, MsgResult,
-    Params, TxRecord, WorkItem,
+    Account, BlockRecord, FunctionInfo, Genesis, GenesisAccount, GenesisValidator, InvocationRecord,
+    LogRecord, MsgResult, Params, TxRecord, WorkItem,
 };
 use tx::{DecodeTxError, VerifiedTx};
+use votes::{Bundle, ValidatorAddress, ValidatorKey, VoteError};
 
 /// Why the application could not carry out a method. Transaction failures are not errors: they
 /// are failed results in the block.
@@ -184,7 +186,9 @@ pub struct BlockOutcome {
     pub app_hash: AppHash,
     /// The block record (also kept in the journal).
     pub block: BlockRecord,
-    /// One result per transaction, in block order.
+    /// The previous height's vote extensions, when the block starts with them.
+    pub bundle: Option<Bundle>,
+    /// One result per user transaction, in block order (the bundle has none).
     pub txs: Vec<TxRecord>,
     /// Every log line, event and output chunk of the block, in order.
     pub logs: Vec<LogRecord>,
@@ -201,6 +205,9 @@ pub enum ProposalError {
         /// Why.
         reason: String,
     },
+    /// The vote-extension bundle is missing, misplaced or does not verify.
+    #[error(transparent)]
+    Votes(#[from] VoteError),
     /// The transactions ask for more gas than a block holds.
     #[error("proposal asks for {total} gas; the block gas limit is {limit}")]
     OverGasLimit {
@@ -324,6 +331,18 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             let account = Account { balance: a.balance, nonce: 0 };
             self.layers.set(state_keys::account(&a.address), borsh::to_vec(&account).expect("borsh"));
         }
+        let mut set = BTreeMap::new();
+        for v in &genesis.validators {
+            let key = ValidatorKey { pub_key: v.pub_key, power: v.power };
+            if v.power == 0 || set.insert(key.address(), key).is_some() {
+                return Err(AppError::Genesis(format!(
+                    "validator 0x{} is listed twice or has no power",
+                    hex::encode(v.pub_key)
+                )));
+            }
+        }
+        let set: Vec<ValidatorKey> = set.into_values().collect();
+        self.layers.set(state_keys::VALIDATORS.to_vec(), borsh::to_vec(&set).expect("borsh"));
         self.layers.commit_tx();
         let changes = self.layers.take_block();
         self.store.apply(changes.clone());
@@ -375,12 +394,25 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         Ok(())
     }
 
-    /// ABCI `PrepareProposal`: the mempool's transactions in order, dropping undecodable ones and
-    /// stopping where the block's gas or byte limit would be exceeded.
-    pub fn prepare_proposal(&self, txs: Vec<Vec<u8>>, max_bytes: usize) -> Vec<Vec<u8>> {
+    /// ABCI `PrepareProposal`: the previous height's signed vote extensions first (when the
+    /// chain has validators and a previous height), then the mempool's transactions in order,
+    /// dropping undecodable ones and stopping where the block's gas or byte limit would be exceeded.
+    pub fn prepare_proposal(
+        &self,
+        txs: Vec<Vec<u8>>,
+        max_bytes: usize,
+        last: Option<&Bundle>,
+    ) -> Vec<Vec<u8>> {
         let Some(params) = &self.params else { return Vec::new() };
         let (mut gas, mut bytes) = (0u64, 0usize);
         let mut out = Vec::new();
+        if self.expects_bundle()
+            && let Some(bundle) = last
+        {
+            let encoded = bundle.encode();
+            bytes = encoded.len();
+            out.push(encoded);
+        }
         for t in txs {
             let Ok(signed) = tx::decode(&t) else { continue };
             let Some(g) = gas.checked_add(signed.tx.gas_limit).filter(|g| *g <= params.block_gas_limit)
@@ -396,12 +428,28 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         out
     }
 
-    /// ABCI `ProcessProposal`: accepts unless a transaction is malformed or the block asks for
-    /// more gas than it may; everything else is decided per transaction at execution.
-    pub fn process_proposal(&self, txs: &[Vec<u8>]) -> Result<(), ProposalError> {
+    /// ABCI `ProcessProposal` for the block at `height`: accepts unless its vote-extension bundle
+    /// is missing or invalid, a transaction is malformed, or the block asks for more gas than it
+    /// may; everything else is decided per transaction at execution.
+    pub fn process_proposal(&self, height: u64, txs: &[Vec<u8>]) -> Result<(), ProposalError> {
         let limit = self.params.as_ref().map_or(0, |p| p.block_gas_limit);
+        let user = if self.expects_bundle() {
+            let first = txs.first().ok_or(VoteError::Placement(true))?;
+            let bundle = Bundle::decode(first).ok_or(VoteError::Placement(true))??;
+            let chain = self.params.as_ref().map_or("", |p| p.chain_name.as_str());
+            let previous = height.saturating_sub(1);
+            votes::verify(&bundle, previous, chain, &self.validator_set(), |e| {
+                self.verify_vote_extension(previous, e)
+            })?;
+            &txs[1..]
+        } else {
+            txs
+        };
         let mut total = 0u64;
-        for (index, t) in txs.iter().enumerate() {
+        for (index, t) in user.iter().enumerate() {
+            if Bundle::decode(t).is_some() {
+                return Err(VoteError::Placement(false).into());
+            }
             let signed =
                 tx::decode(t).map_err(|e| ProposalError::Malformed { index, reason: e.to_string() })?;
             total = total.saturating_add(signed.tx.gas_limit);
@@ -410,6 +458,26 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             return Err(ProposalError::OverGasLimit { total, limit });
         }
         Ok(())
+    }
+
+    /// Whether the next block must start with the previous height's vote extensions: once a
+    /// height is committed on a chain with validators.
+    fn expects_bundle(&self) -> bool {
+        self.store.latest().is_some() && !self.validator_set().is_empty()
+    }
+
+    /// The validator set at the last committed height (the genesis set before the first commit).
+    pub fn validator_set(&self) -> BTreeMap<ValidatorAddress, ValidatorKey> {
+        let bytes = match (&self.genesis, self.store.latest()) {
+            (Some(genesis), None) => genesis.get(state_keys::VALIDATORS).cloned().flatten(),
+            _ => self.layers.committed(state_keys::VALIDATORS),
+        };
+        bytes
+            .and_then(|b| borsh::from_slice::<Vec<ValidatorKey>>(&b).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| (k.address(), k))
+            .collect()
     }
 
     /// ABCI `ExtendVote`.

@@ -67,6 +67,21 @@ pub struct Genesis {
     /// Funded accounts.
     #[serde(default)]
     pub accounts: Vec<GenesisAccount>,
+    /// The initial validator set; a CometBFT network's adapter fills it from `InitChain` when
+    /// the file leaves it empty.
+    #[serde(default)]
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// A genesis validator: its ed25519 consensus key and voting power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// The consensus public key, `0x`-prefixed hex of 32 bytes.
+    #[serde(with = "hex_bytes")]
+    pub pub_key: [u8; 32],
+    /// Voting power.
+    pub power: u64,
 }
 
 /// An account's balance and next nonce.

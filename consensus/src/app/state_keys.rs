@@ -6,6 +6,10 @@ use nexus_types::{Address, Hash32};
 /// Chain parameters, fixed at genesis (component: chain).
 pub const PARAMS: &[u8] = b"p/params";
 
+/// Validators component: the validator set (consensus keys and powers) whose signatures vote
+/// extensions are checked against.
+pub const VALIDATORS: &[u8] = b"p/validators";
+
 /// Fees component: fees collected so far, until staking distributes them.
 pub const FEE_POOL: &[u8] = b"p/fees";
 

@@ -34,6 +34,7 @@ pub fn genesis(keys: &[&SigningKey]) -> Genesis {
     Genesis {
         params: Params { chain_id: CHAIN_ID, chain_name: "nexus-test".into(), ..Params::default() },
         accounts: keys.iter().map(|k| GenesisAccount { address: address_of(k), balance: FUNDS }).collect(),
+        validators: Vec::new(),
     }
 }
 

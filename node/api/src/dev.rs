@@ -10,7 +10,9 @@ use alloy_signer_local::MnemonicBuilder;
 use alloy_signer_local::coins_bip39::English;
 use jsonrpsee::server::ServerHandle;
 use k256::ecdsa::SigningKey;
-use nexus_consensus::app::{App, Genesis, GenesisAccount, NodeConfig, Params, tx::address_of};
+use nexus_consensus::app::{
+    App, Genesis, GenesisAccount, GenesisValidator, NodeConfig, Params, tx::address_of,
+};
 use nexus_consensus::{Backend, MemBackend, RocksBackend, Store, StoreConfig};
 
 use crate::node::{NodeError, Shared};
@@ -59,10 +61,19 @@ pub fn dev_accounts() -> Vec<DevAccount> {
         .collect()
 }
 
+/// The dev validator's consensus key: fixed, so a dev chain restarts with the same validator.
+pub fn dev_validator_key() -> ed25519_consensus::SigningKey {
+    ed25519_consensus::SigningKey::from(*b"nexus dev validator consensus k!")
+}
+
 /// The dev chain's genesis: chain id 31337, name `nexus-dev`, every dev account funded with
-/// [`DEV_BALANCE`].
+/// [`DEV_BALANCE`], the dev validator as the whole validator set.
 pub fn dev_genesis() -> Genesis {
     Genesis {
+        validators: vec![GenesisValidator {
+            pub_key: dev_validator_key().verification_key().to_bytes(),
+            power: 1,
+        }],
         params: Params { chain_id: 31_337, chain_name: "nexus-dev".into(), ..Params::default() },
         accounts: dev_accounts()
             .into_iter()

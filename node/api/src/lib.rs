@@ -12,7 +12,7 @@ mod validator;
 pub use client::{Client, ClientError};
 pub use dev::{
     DEFAULT_KEEP_RECENT, DEFAULT_RPC_ADDR, DEV_ACCOUNTS, DEV_BALANCE, DEV_MNEMONIC, DevAccount, DevConfig,
-    DevError, DevNode, dev_accounts, dev_genesis,
+    DevError, DevNode, dev_accounts, dev_genesis, dev_validator_key,
 };
 pub use node::{MEMPOOL_MAX_TXS, NodeError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use jsonrpsee::core::async_trait;
 use nexus_consensus::Backend;
 use nexus_consensus::app::tx::VerifiedTx;
+use nexus_consensus::app::votes::{self, Bundle, SignedExtension};
 use nexus_consensus::app::{App, AppError, BlockInput, BlockRecord, Genesis, LogRecord, TxError, TxRecord};
 use nexus_types::Hash32;
 use tokio::sync::{RwLock, RwLockReadGuard, broadcast, oneshot};
@@ -107,6 +108,8 @@ pub(crate) struct Shared<B: Backend + Send + Sync + 'static> {
     chain_id: u64,
     chain_name: String,
     blocks: broadcast::Sender<Arc<Published>>,
+    /// The dev validator's consensus key, signing its vote extensions.
+    validator: ed25519_consensus::SigningKey,
 }
 
 #[async_trait]
@@ -172,6 +175,7 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             chain_id,
             chain_name,
             blocks: broadcast::channel(SUBSCRIBER_BUFFER_BLOCKS).0,
+            validator: crate::dev_validator_key(),
         })
     }
 
@@ -262,6 +266,22 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
         Ok(())
     }
 
+    /// The dev validator's signed vote extension for `height`, as CometBFT would hand it to the
+    /// next proposer (deterministic, so a restarted node rebuilds it).
+    fn extensions(&self, app: &App<B>, height: u64) -> Bundle {
+        let extension = app.extend_vote(height);
+        let signature = self.validator.sign(&votes::sign_bytes(&extension, height, 0, &self.chain_name));
+        Bundle {
+            height,
+            round: 0,
+            votes: vec![SignedExtension {
+                validator: votes::address_of(&self.validator.verification_key().to_bytes()),
+                extension,
+                signature: signature.to_bytes().to_vec(),
+            }],
+        }
+    }
+
     /// Tells everyone still waiting for a transaction that it will not be committed here.
     fn fail_waiters(&self, reason: &str) {
         let mut pool = lock(&self.mempool);
@@ -310,8 +330,10 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                     .map(|p| p.bytes.clone())
                     .collect()
             };
-            let txs = app.prepare_proposal(candidates, BLOCK_MAX_BYTES);
-            app.process_proposal(&txs).map_err(|e| NodeError::Proposal { height, reason: e.to_string() })?;
+            let last = (height > 1).then(|| self.extensions(&app, height - 1));
+            let txs = app.prepare_proposal(candidates, BLOCK_MAX_BYTES, last.as_ref());
+            app.process_proposal(height, &txs)
+                .map_err(|e| NodeError::Proposal { height, reason: e.to_string() })?;
             let extension = app.extend_vote(height);
             if !app.verify_vote_extension(height, &extension) {
                 return Err(NodeError::VoteExtension(height));
@@ -319,10 +341,13 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             (height, txs)
         };
         // Only the producer takes from the queue, so the proposal is still its front (every queued
-        // transaction decodes, so the app's choice is a prefix of the candidates).
+        // transaction decodes, so the app's choice is a prefix of the candidates, after the
+        // vote-extension bundle when there is one).
+        let injected = height > 1 && txs.first().is_some_and(|t| Bundle::decode(t).is_some());
+        let user_txs = txs.len() - usize::from(injected);
         let proposed: Vec<Hash32> = {
             let mut pool = lock(&self.mempool);
-            pool.queue.drain(..txs.len()).map(|p| p.verified.hash).collect()
+            pool.queue.drain(..user_txs).map(|p| p.verified.hash).collect()
         };
 
         let (outcome, dropped) = {

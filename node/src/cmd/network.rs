@@ -127,6 +127,8 @@ pub fn new_network(a: &NewArgs) -> anyhow::Result<Vec<Home>> {
     let app = Genesis {
         params: Params { chain_id: a.chain_id, chain_name: a.chain_name.clone(), ..Params::default() },
         accounts,
+        // The adapter takes them from the genesis file's validators at InitChain.
+        validators: Vec::new(),
     };
     let template = cometbft::read_json(&homes[0].genesis())?;
     let genesis = cometbft::network_genesis(&template, &app, &validators);
