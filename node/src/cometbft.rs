@@ -169,6 +169,8 @@ pub fn configure(home: &Path, s: &NodeSettings<'_>) -> anyhow::Result<()> {
     doc["abci"] = value("socket");
     doc["rpc"]["laddr"] = value(format!("tcp://127.0.0.1:{}", s.ports.rpc));
     doc["rpc"]["pprof_laddr"] = value("");
+    // The node API funnels submissions through a bounded pool; other RPC users need room too.
+    doc["rpc"]["max_open_connections"] = value(2000i64);
     doc["p2p"]["laddr"] = value(format!("tcp://{}:{}", s.listen, s.ports.p2p));
     doc["p2p"]["persistent_peers"] = value(s.peers.join(","));
     if s.local {

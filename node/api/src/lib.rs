@@ -17,4 +17,4 @@ pub use dev::{
 pub use node::{MEMPOOL_MAX_TXS, NodeError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};
 pub use server::WAIT_TIMEOUT;
-pub use validator::{ValidatorConfig, ValidatorError, ValidatorNode};
+pub use validator::{Closing, ValidatorConfig, ValidatorError, ValidatorNode};

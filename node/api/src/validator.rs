@@ -24,6 +24,10 @@ use crate::code;
 use crate::node::{NodeError, Outcome, Published, SubmitError};
 use crate::server::{Node, Rpc, serve};
 
+/// Transactions handed to CometBFT at once; more wait their turn here instead of opening more
+/// connections than CometBFT's RPC accepts.
+const BROADCASTS_IN_FLIGHT: usize = 256;
+
 /// Blocks buffered per node API subscriber.
 const SUBSCRIBER_BUFFER_BLOCKS: usize = 1024;
 
@@ -88,6 +92,7 @@ struct Chain {
     chain_id: u64,
     chain_name: String,
     cometbft: HttpClient,
+    broadcasts: tokio::sync::Semaphore,
     waiters: Mutex<BTreeMap<Hash32, Vec<oneshot::Sender<Outcome>>>>,
     blocks: broadcast::Sender<Arc<Published>>,
 }
@@ -184,6 +189,7 @@ impl Chain {
         params
             .insert("tx", base64::engine::general_purpose::STANDARD.encode(bytes))
             .expect("a string serializes");
+        let _turn = self.broadcasts.acquire().await.map_err(|_| SubmitError::ShuttingDown)?;
         match self.cometbft.request::<BroadcastResult, _>("broadcast_tx_sync", params).await {
             Ok(r) if r.code == 0 => Ok(Broadcast::Added),
             Ok(r) => Err(SubmitError::Refused {
@@ -253,6 +259,7 @@ impl ValidatorNode {
             chain_id: config.chain_id,
             chain_name: config.chain_name.clone(),
             cometbft,
+            broadcasts: tokio::sync::Semaphore::new(BROADCASTS_IN_FLIGHT),
             waiters: Mutex::new(BTreeMap::new()),
             blocks: broadcast::channel(SUBSCRIBER_BUFFER_BLOCKS).0,
         });
@@ -299,11 +306,33 @@ impl ValidatorNode {
         }
     }
 
-    /// Stops serving.
-    pub async fn shutdown(self) {
+    /// Stops serving. The application (and its database) closes once the tokio runtime that
+    /// runs the ABCI connections is dropped; the returned handle tells when that has happened, so
+    /// the process does not exit while RocksDB is still being closed on another thread.
+    pub async fn shutdown(self) -> Closing {
         let _ = self.server.stop();
         self.server.stopped().await;
         self.serving.abort();
         self.forwarding.abort();
+        Closing(Arc::downgrade(self.abci.app()))
+    }
+}
+
+/// Watches a stopped validator's application until the last reference to it is gone.
+#[derive(Debug)]
+pub struct Closing(std::sync::Weak<RwLock<App<RocksBackend>>>);
+
+impl Closing {
+    /// Blocks until the application is dropped (its database closed), or `timeout` passes;
+    /// returns whether it was.
+    pub fn wait(self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.0.strong_count() > 0 {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        true
     }
 }

@@ -151,7 +151,7 @@ pub fn start(a: StartArgs) -> anyhow::Result<ExitCode> {
         keep_recent: (!a.archive).then_some(a.keep_recent),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut validator = ValidatorNode::start(config).await?;
         eprintln!(
             "nexus validator {}: node API on http://{}, ABCI on {}",
@@ -195,9 +195,17 @@ pub fn start(a: StartArgs) -> anyhow::Result<ExitCode> {
                 let _ = exited.await;
             }
         }
-        validator.shutdown().await;
-        Ok(code)
-    })
+        anyhow::Ok((code, validator.shutdown().await))
+    });
+    let (code, closing) = result?;
+    // Dropping the runtime ends the ABCI connections, which releases the application; wait for
+    // its database to close before the process exits.
+    drop(runtime);
+    if !closing.wait(Duration::from_secs(30)) {
+        eprintln!("nexus validator: the state store did not close within 30 s");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(code)
 }
 
 fn spawn_cometbft(bin: &Path, home: &Path, log_level: &str) -> anyhow::Result<Child> {
