@@ -6,7 +6,7 @@
 // Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,22 +14,15 @@ use nexus_api::types::{BlockRecord, Bytes, H256, TxRecord};
 use nexus_api::{Client, DevAccount, NexusApiClient as _};
 use nexus_consensus::app::tx::{Msg, Tx};
 
+#[path = "../common/mod.rs"]
+mod common;
+use common::examples_dir;
+
 /// The chain id `nexus network new` gives a network by default.
 pub const CHAIN_ID: u64 = 31_338;
 
 /// Generous bound for anything a healthy 4-validator network does on a loaded 2-core machine.
 pub const PATIENCE: Duration = Duration::from_secs(120);
-
-pub fn examples_dir() -> PathBuf {
-    match std::env::var("NEXUS_EXAMPLES_DIR") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => {
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
-            Path::new(&target).join("examples-wasm")
-        }
-    }
-}
 
 pub fn example(name: &str) -> Vec<u8> {
     let p = examples_dir().join(format!("{name}.wasm"));
