@@ -259,36 +259,17 @@ pub fn recover_signer(tx: &Tx, signature: &[u8; 65]) -> Result<Address, DecodeTx
         .map_err(|e| DecodeTxError::BadSignature(e.to_string()))
 }
 
-/// ECDSA public-key recovery, as `ecdsa`'s `VerifyingKey::recover_from_prehash` computes it but
-/// without its closing verification of the signature against the recovered key: that check is a
-/// second full multi-scalar multiplication per transaction and cannot fail (the recovered key `Q`
-/// makes `z/s·G + r/s·Q` equal `R`, whose x-coordinate is `r < n`), so the accepted signatures and
-/// the addresses they recover are the same, at half the cost. `rs` is `r ‖ s`, already known to be
-/// low-s.
-fn recover_address(prehash: &Hash32, rs: &[u8], y_odd: bool) -> Result<Address, k256::ecdsa::Error> {
-    use k256::elliptic_curve::Group;
-    use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
-    use k256::elliptic_curve::point::DecompressPoint;
-    use k256::elliptic_curve::sec1::ToEncodedPoint;
-    use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
-
-    // Refuses r or s of zero or at least the group order, like `from_scalars`.
-    let signature = k256::ecdsa::Signature::from_slice(rs)?;
-    let (r, s) = signature.split_scalars();
-    let z = <Scalar as Reduce<U256>>::reduce_bytes(&(*prehash).into());
-    let big_r = Option::<AffinePoint>::from(AffinePoint::decompress(&r.to_bytes(), u8::from(y_odd).into()))
-        .ok_or_else(k256::ecdsa::Error::new)?;
-    // Nothing here is secret, so the variable-time inverse (several times faster) is fine.
-    let r_inv: Scalar = *r.invert_vartime();
-    let (u1, u2) = (-(r_inv * z), r_inv * *s);
-    let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
-    // The identity is no public key (`VerifyingKey::from_affine` refuses it too).
-    if bool::from(q.is_identity()) {
-        return Err(k256::ecdsa::Error::new());
-    }
-    let point = q.to_affine().to_encoded_point(false);
-    let hash = keccak256(&point.as_bytes()[1..]);
-    Ok(hash.0[12..].try_into().expect("20 bytes"))
+/// ECDSA public-key recovery by libsecp256k1 (through alloy): ~60 µs against ~270 µs for k256's
+/// recovery with its closing re-verification, and half the node's CPU was signature recovery.
+/// `rs` is `r ‖ s`, already known to be low-s.
+fn recover_address(
+    prehash: &Hash32,
+    rs: &[u8],
+    y_odd: bool,
+) -> Result<Address, alloy_primitives::SignatureError> {
+    Signature::from_bytes_and_parity(rs, y_odd)
+        .recover_address_from_prehash(&B256::from(*prehash))
+        .map(|a| a.into_array())
 }
 
 /// Decodes wire bytes, checks the chain id and recovers the signer: everything that needs no state.
@@ -369,10 +350,13 @@ mod tests {
         assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(DecodeTxError::Malformed(_))));
     }
 
-    /// What `recover_address` replaced: alloy's recovery, which verifies the recovered key again.
+    /// An independent implementation to check libsecp256k1 against: k256's recovery, which also
+    /// verifies the signature against the recovered key.
     fn reference(prehash: &Hash32, rs: &[u8], y_odd: bool) -> Option<Address> {
-        let sig = Signature::from_bytes_and_parity(rs, y_odd);
-        sig.recover_address_from_prehash(&B256::from(*prehash)).ok().map(|a| a.into_array())
+        let sig = k256::ecdsa::Signature::from_slice(rs).ok()?;
+        let id = k256::ecdsa::RecoveryId::new(y_odd, false);
+        let key = k256::ecdsa::VerifyingKey::recover_from_prehash(prehash, &sig, id).ok()?;
+        Some(alloy_primitives::Address::from_public_key(&key).into_array())
     }
 
     proptest::proptest! {
