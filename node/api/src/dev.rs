@@ -15,7 +15,7 @@ use nexus_consensus::app::{
 };
 use nexus_consensus::{Backend, MemBackend, RocksBackend, Store, StoreConfig};
 
-use crate::node::{NodeError, Shared};
+use crate::node::{NodeError, SetupError, Shared};
 use crate::server::{Rpc, serve};
 
 /// The mnemonic of the dev accounts: the one Hardhat and Foundry's anvil use, so wallets and
@@ -141,24 +141,9 @@ pub enum DevError {
     /// The node (store, application, producer) failed.
     #[error(transparent)]
     Node(#[from] NodeError),
-    /// The data directory cannot be created.
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The RPC address cannot be bound.
-    #[error(
-        "cannot serve the node API on {addr}: {source} (is another node running? pick another --rpc-addr)"
-    )]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The data directory or the node API address.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     /// The producer thread panicked.
     #[error("the block producer panicked")]
     ProducerPanicked,
@@ -192,7 +177,7 @@ impl DevNode {
             Some(dir) => {
                 let db = dir.join("db");
                 std::fs::create_dir_all(&db)
-                    .map_err(|source| DevError::DataDir { path: db.clone(), source })?;
+                    .map_err(|source| SetupError::DataDir { path: db.clone(), source })?;
                 let backend = Arc::new(open_rocks(&db).map_err(NodeError::from)?);
                 let store = Store::new(backend, store_config).map_err(NodeError::from)?;
                 let node = NodeConfig { module_cache_dir: Some(dir.join("modules")) };
@@ -217,7 +202,7 @@ impl DevNode {
         let rpc = Rpc { node: shared.clone() };
         let (rpc_addr, server) = serve(config.rpc_addr, rpc)
             .await
-            .map_err(|source| DevError::Bind { addr: config.rpc_addr, source })?;
+            .map_err(|source| SetupError::Bind { addr: config.rpc_addr, source })?;
         let (done, producer) = tokio::sync::oneshot::channel();
         {
             let shared = shared.clone();

@@ -14,7 +14,7 @@ pub use dev::{
     DEFAULT_KEEP_RECENT, DEFAULT_RPC_ADDR, DEV_ACCOUNTS, DEV_BALANCE, DEV_MNEMONIC, DevAccount, DevConfig,
     DevError, DevNode, dev_accounts, dev_genesis, dev_validator_key,
 };
-pub use node::{MEMPOOL_MAX_TXS, NodeError};
+pub use node::{MEMPOOL_MAX_TXS, NodeError, SetupError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};
 pub use server::WAIT_TIMEOUT;
 pub use validator::{Closing, ValidatorConfig, ValidatorError, ValidatorNode};

@@ -57,6 +57,29 @@ pub enum NodeError {
     },
 }
 
+/// Why a node's local resources could not be set up (shared by `nexus dev` and validators).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The node API address cannot be bound.
+    #[error(
+        "cannot serve the node API on {addr}: {source} (is another node running? pick another --rpc-addr)"
+    )]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// What a waiting `nexus_sendTx` learns.
 pub(crate) type Outcome = Result<TxRecord, String>;
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tokio::sync::{RwLock, RwLockReadGuard, broadcast, oneshot};
 
 use crate::code;
-use crate::node::{NodeError, Outcome, Published, SubmitError};
+use crate::node::{NodeError, Outcome, Published, SetupError, SubmitError};
 use crate::server::{Node, Rpc, serve};
 
 /// Transactions handed to CometBFT at once; more wait their turn here instead of opening more
@@ -57,22 +57,9 @@ pub enum ValidatorError {
     /// The store or application failed.
     #[error(transparent)]
     Node(#[from] NodeError),
-    /// The data directory cannot be created.
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The node API address cannot be bound.
-    #[error("cannot serve the node API on {addr}: {source} (pick another --rpc-addr)")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The data directory or the node API address.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     /// CometBFT's RPC URL is unusable.
     #[error("bad CometBFT RPC URL {url}: {reason}")]
     CometRpc {
@@ -243,8 +230,7 @@ impl ValidatorNode {
     /// on the current (multi-threaded) tokio runtime.
     pub async fn start(config: ValidatorConfig) -> Result<Self, ValidatorError> {
         let db = config.data_dir.join("db");
-        std::fs::create_dir_all(&db)
-            .map_err(|source| ValidatorError::DataDir { path: db.clone(), source })?;
+        std::fs::create_dir_all(&db).map_err(|source| SetupError::DataDir { path: db.clone(), source })?;
         let backend = Arc::new(RocksBackend::open(&db).map_err(NodeError::from)?);
         let store =
             Store::new(backend, StoreConfig { keep_recent: config.keep_recent }).map_err(NodeError::from)?;
@@ -284,7 +270,7 @@ impl ValidatorNode {
         });
         let (rpc_addr, server) = serve(config.rpc_addr, Rpc { node: chain })
             .await
-            .map_err(|source| ValidatorError::Bind { addr: config.rpc_addr, source })?;
+            .map_err(|source| SetupError::Bind { addr: config.rpc_addr, source })?;
         Ok(Self { rpc_addr, server, abci, serving, forwarding })
     }
 
