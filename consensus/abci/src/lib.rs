@@ -538,17 +538,13 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             CheckTxKind::Recheck => lock(&self.pending).remove(&hash),
             CheckTxKind::New => None,
         };
+        // A recheck reuses the signature check made when the transaction arrived.
+        let app = self.app.blocking_read();
         let result = match known {
-            Some(v) => Ok(v),
-            None => {
-                let chain_id = self.app.blocking_read().params().map(|p| p.chain_id);
-                match chain_id {
-                    Some(id) => tx::decode_and_verify(&check.tx, id).map_err(Into::into),
-                    None => Err(nexus_consensus::app::TxError::NotInitialized),
-                }
-            }
-        }
-        .and_then(|v| self.app.blocking_read().check_verified(&v).map(|()| v));
+            Some(v) => app.check_verified(&v).map(|()| v),
+            None => app.check_tx(&check.tx),
+        };
+        drop(app);
         MempoolResponse::CheckTx(match result {
             Ok(v) => {
                 let gas = i64::try_from(v.tx.gas_limit).unwrap_or(i64::MAX);

@@ -155,13 +155,35 @@ impl<B: Backend + Send + Sync + 'static> Node for Shared<B> {
         self.app.read().await
     }
 
+    /// Checks a verified transaction against the state and the mempool and queues it. Submitting
+    /// a transaction that is already pending is not an error: it returns the same hash.
     async fn submit(
         &self,
         bytes: Vec<u8>,
         verified: VerifiedTx,
         waiter: Option<oneshot::Sender<Outcome>>,
     ) -> Result<(), SubmitError> {
-        self.submit_checked(bytes, verified, waiter).await
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        let app = self.app.read().await;
+        let mut pool = lock(&self.mempool);
+        let hash = verified.hash;
+        if !pool.pending.contains(&hash) {
+            if pool.queue.len() >= MEMPOOL_MAX_TXS {
+                return Err(SubmitError::Full);
+            }
+            // The check and the push happen under one mempool lock, so the queue order is the
+            // order in which nonces were accepted.
+            app.check_verified(&verified).map_err(SubmitError::Check)?;
+            pool.pending.insert(hash);
+            pool.queue.push_back(Pending { bytes, verified });
+            self.work.notify_one();
+        }
+        if let Some(w) = waiter {
+            pool.waiters.entry(hash).or_default().push(w);
+        }
+        Ok(())
     }
 
     fn is_pending(&self, hash: &Hash32) -> bool {
@@ -200,37 +222,6 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             blocks: broadcast::channel(SUBSCRIBER_BUFFER_BLOCKS).0,
             validator: crate::dev_validator_key(),
         })
-    }
-
-    /// Checks a verified transaction against the state and the mempool and queues it. Submitting
-    /// a transaction that is already pending is not an error: it returns the same hash.
-    async fn submit_checked(
-        &self,
-        bytes: Vec<u8>,
-        verified: VerifiedTx,
-        waiter: Option<oneshot::Sender<Outcome>>,
-    ) -> Result<(), SubmitError> {
-        if self.stopping.load(Ordering::Relaxed) {
-            return Err(SubmitError::ShuttingDown);
-        }
-        let app = self.app.read().await;
-        let mut pool = lock(&self.mempool);
-        let hash = verified.hash;
-        if !pool.pending.contains(&hash) {
-            if pool.queue.len() >= MEMPOOL_MAX_TXS {
-                return Err(SubmitError::Full);
-            }
-            // The check and the push happen under one mempool lock, so the queue order is the
-            // order in which nonces were accepted.
-            app.check_verified(&verified).map_err(SubmitError::Check)?;
-            pool.pending.insert(hash);
-            pool.queue.push_back(Pending { bytes, verified });
-            self.work.notify_one();
-        }
-        if let Some(w) = waiter {
-            pool.waiters.entry(hash).or_default().push(w);
-        }
-        Ok(())
     }
 
     /// Asks the producer to stop after the block it is executing.

@@ -73,11 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn parse_account(s: &str) -> anyhow::Result<GenesisAccount> {
     let (addr, balance) = s.split_once('=').context("an account is 0xADDRESS=BALANCE")?;
-    let bytes = hex::decode(addr.trim_start_matches("0x")).with_context(|| format!("{addr} is not hex"))?;
-    let address: [u8; 20] =
-        bytes.try_into().map_err(|_| anyhow::anyhow!("{addr} is not a 20-byte address"))?;
+    let address: nexus_api::types::Address = addr
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{addr:?} is not an address: expected 20 bytes of hex (0x…)"))?;
     Ok(GenesisAccount {
-        address,
+        address: address.0,
         balance: balance.parse().with_context(|| format!("{balance} is not a balance"))?,
     })
 }
