@@ -11,7 +11,7 @@ if ! rustup target list --installed 2>/dev/null | grep -q wasm32-wasip1 \
   rustup target add wasm32-wasip1 riscv32im-unknown-none-elf
 fi
 
-for script in scripts/install-guest-toolchains.sh scripts/install-zkvm-tools.sh scripts/install-chain-deps.sh scripts/install-cometbft.sh; do
+for script in scripts/install-guest-toolchains.sh scripts/install-zkvm-tools.sh scripts/install-chain-deps.sh scripts/install-cometbft.sh scripts/install-ethereum-tools.sh; do
   if [ -f "$script" ]; then
     bash "$script"
   fi
