@@ -29,6 +29,7 @@ lint:
 
 test: examples zkvm-guests
 	$(CARGO) test --workspace
+	bash scripts/test-contracts.sh
 	bash functions-sdk/c/tests/run.sh
 	cd functions-sdk/go && go vet ./... && go test ./...
 	cd examples/go-counter && go vet ./... && go test ./...
