@@ -20,17 +20,15 @@ trap 'rm -rf "$build_dir"' EXIT
   --out "$build_dir/out" --cache-path "$build_dir/cache" >/dev/null)
 
 mkdir -p "$OUT_DIR"
-for contract in NexusGateway; do
-  node -e '
-    const fs = require("node:fs");
-    const [from, to] = process.argv.slice(1);
-    const a = JSON.parse(fs.readFileSync(from, "utf8"));
-    const artifact = {
-      abi: a.abi,
-      bytecode: { object: a.bytecode.object },
-      deployedBytecode: { object: a.deployedBytecode.object },
-      methodIdentifiers: a.methodIdentifiers,
-    };
-    fs.writeFileSync(to, JSON.stringify(artifact, null, 2) + "\n");
-  ' "$build_dir/out/$contract.sol/$contract.json" "$OUT_DIR/$contract.json"
-done
+node -e '
+  const fs = require("node:fs");
+  const [from, to] = process.argv.slice(1);
+  const a = JSON.parse(fs.readFileSync(from, "utf8"));
+  const artifact = {
+    abi: a.abi,
+    bytecode: { object: a.bytecode.object },
+    deployedBytecode: { object: a.deployedBytecode.object },
+    methodIdentifiers: a.methodIdentifiers,
+  };
+  fs.writeFileSync(to, JSON.stringify(artifact, null, 2) + "\n");
+' "$build_dir/out/NexusGateway.sol/NexusGateway.json" "$OUT_DIR/NexusGateway.json"

@@ -14,8 +14,10 @@ TOOLS_SRC="tools/ethereum"
 BIN_DIR="${NEXUS_BIN_DIR:-$HOME/.cache/nexus/bin}"
 FOUNDRY_VERSION="1.7.1"
 
-command -v node >/dev/null && command -v npm >/dev/null \
-  || { echo "install-ethereum-tools: Node.js >= 20 with npm is required (https://nodejs.org)" >&2; exit 1; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "install-ethereum-tools: Node.js >= 20 with npm is required (https://nodejs.org)" >&2
+  exit 1
+fi
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] \
   || { echo "install-ethereum-tools: only linux x86_64 is supported (tools/ethereum/package.json pins the linux-amd64 Foundry packages)" >&2; exit 1; }
 
@@ -29,7 +31,7 @@ pinned_versions_installed() {
     const dir = process.argv[1];
     const pins = JSON.parse(fs.readFileSync(dir + "/package.json", "utf8")).dependencies;
     for (const [name, version] of Object.entries(pins)) {
-      const file = `${dir}/node_modules/${name}/package.json`;
+      const file = dir + "/node_modules/" + name + "/package.json";
       if (!fs.existsSync(file) || JSON.parse(fs.readFileSync(file, "utf8")).version !== version) process.exit(1);
     }' "$INSTALL_DIR" 2>/dev/null
 }
