@@ -85,7 +85,12 @@ impl Chain {
             self.app.check_tx(t).expect("valid");
         }
         self.height += 1;
-        let input = BlockInput { height: self.height, time_ns: self.height * 1_000_000_000, txs };
+        let input = BlockInput {
+            height: self.height,
+            time_ns: self.height * 1_000_000_000,
+            txs,
+            ..BlockInput::default()
+        };
         let outcome = self.app.finalize_block(&input).expect("finalize");
         self.app.commit().expect("commit");
         assert!(outcome.txs.iter().all(|t| t.ok), "{:?}", outcome.txs.iter().find(|t| !t.ok));
@@ -111,8 +116,12 @@ fn blocks(c: &mut Criterion) {
                             chain.app.check_tx(t).expect("valid");
                         }
                         chain.height += 1;
-                        let input =
-                            BlockInput { height: chain.height, time_ns: chain.height * 1_000_000_000, txs };
+                        let input = BlockInput {
+                            height: chain.height,
+                            time_ns: chain.height * 1_000_000_000,
+                            txs,
+                            ..BlockInput::default()
+                        };
                         let start = Instant::now();
                         let outcome = chain.app.finalize_block(&input).expect("finalize");
                         chain.app.commit().expect("commit");

@@ -42,10 +42,10 @@ fn blocks_after_the_first_need_more_than_two_thirds_of_signed_extensions_first()
     let mut g = genesis(&[&key(1)]);
     g.validators = vals
         .iter()
-        .map(|k| GenesisValidator { pub_key: k.verification_key().to_bytes(), power: 10 })
+        .map(|k| GenesisValidator { pub_key: k.verification_key().to_bytes(), power: 10, operator: None })
         .collect();
     let mut chain = Chain::with_genesis(&g);
-    assert_eq!(chain.app.validator_set().len(), 4);
+    assert_eq!(chain.app.validator_set_at(1).len(), 4);
 
     // The first block has no previous height: nothing to carry.
     let tx = chain
@@ -103,7 +103,7 @@ fn blocks_after_the_first_need_more_than_two_thirds_of_signed_extensions_first()
 #[test]
 fn a_chain_without_validators_carries_no_bundle() {
     let mut chain = Chain::new();
-    assert!(chain.app.validator_set().is_empty());
+    assert!(chain.app.validator_set_at(1).is_empty());
     chain.block(vec![]);
     assert_eq!(chain.app.process_proposal(2, &[]), Ok(()));
     let unsigned = Bundle { height: 1, round: 0, votes: Vec::new() };
@@ -114,8 +114,11 @@ fn a_chain_without_validators_carries_no_bundle() {
 fn duplicate_or_powerless_genesis_validators_are_refused() {
     let k = SigningKey::from([5; 32]).verification_key().to_bytes();
     for validators in [
-        vec![GenesisValidator { pub_key: k, power: 10 }, GenesisValidator { pub_key: k, power: 5 }],
-        vec![GenesisValidator { pub_key: k, power: 0 }],
+        vec![
+            GenesisValidator { pub_key: k, power: 10, operator: None },
+            GenesisValidator { pub_key: k, power: 5, operator: None },
+        ],
+        vec![GenesisValidator { pub_key: k, power: 0, operator: None }],
     ] {
         let mut g = genesis(&[&key(1)]);
         g.validators = validators;

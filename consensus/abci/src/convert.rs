@@ -1,10 +1,13 @@
 //! Translation between tendermint's ABCI types and the application's.
 
 use nexus_consensus::Backend;
+use nexus_consensus::app::votes::ValidatorKey;
 use nexus_consensus::app::votes::{Bundle, SignedExtension};
-use nexus_consensus::app::{App, BlockOutcome, GenesisValidator};
+use nexus_consensus::app::{App, BlockOutcome, CommitVote, GenesisValidator, Misbehavior};
 use tendermint::abci::response;
-use tendermint::abci::types::{BlockSignatureInfo, ExecTxResult, ExtendedCommitInfo};
+use tendermint::abci::types::{
+    BlockSignatureInfo, CommitInfo, ExecTxResult, ExtendedCommitInfo, MisbehaviorKind,
+};
 use tendermint::block::BlockIdFlag;
 use tendermint::block::Height;
 use tendermint::merkle::proof::{ProofOp, ProofOps};
@@ -64,7 +67,7 @@ pub(crate) fn finalize_response(outcome: &BlockOutcome) -> response::FinalizeBlo
                 ..Default::default()
             }))
             .collect(),
-        validator_updates: Vec::new(),
+        validator_updates: outcome.validator_updates.iter().filter_map(validator_update).collect(),
         consensus_param_updates: None,
         app_hash: app_hash(&outcome.app_hash),
     }
@@ -98,18 +101,48 @@ pub(crate) fn genesis_validator(u: &validator::Update) -> Result<GenesisValidato
         .ed25519()
         .ok_or_else(|| crate::AbciError::Genesis("validator keys must be ed25519".into()))?;
     let pub_key: [u8; 32] = key.as_bytes().try_into().expect("an ed25519 key is 32 bytes");
-    Ok(GenesisValidator { pub_key, power: u.power.value() })
+    Ok(GenesisValidator { pub_key, power: u.power.value(), operator: None })
 }
 
-/// A validator update for CometBFT.
-pub(crate) fn validator_update(v: &GenesisValidator) -> Result<validator::Update, crate::AbciError> {
-    let pub_key = tendermint::PublicKey::from_raw_ed25519(&v.pub_key)
-        .ok_or_else(|| crate::AbciError::Genesis("a validator key is not a valid ed25519 key".into()))?;
-    let power = v
-        .power
-        .try_into()
-        .map_err(|_| crate::AbciError::Genesis(format!("power {} is too large", v.power)))?;
-    Ok(validator::Update { pub_key, power })
+/// A genesis validator as CometBFT's `InitChain` answer lists it.
+pub(crate) fn genesis_update(v: &GenesisValidator) -> Result<validator::Update, crate::AbciError> {
+    validator_update(&ValidatorKey { pub_key: v.pub_key, power: v.power }).ok_or_else(|| {
+        crate::AbciError::Genesis(format!(
+            "validator 0x{} is not a valid ed25519 key or its power {} is too large",
+            hex::encode(v.pub_key),
+            v.power
+        ))
+    })
+}
+
+/// A validator update for CometBFT; `None` for a key that is not a valid ed25519 point (the
+/// application checked ownership at registration, so this does not happen) or an absurd power.
+pub(crate) fn validator_update(v: &ValidatorKey) -> Option<validator::Update> {
+    let pub_key = tendermint::PublicKey::from_raw_ed25519(&v.pub_key)?;
+    Some(validator::Update { pub_key, power: v.power.try_into().ok()? })
+}
+
+/// The previous height's precommits, for liveness and rewards: a nil precommit counts as signed
+/// (the validator was online), only an absent one as missed.
+pub(crate) fn last_commit(commit: &CommitInfo) -> Vec<CommitVote> {
+    commit
+        .votes
+        .iter()
+        .map(|v| CommitVote {
+            validator: v.validator.address,
+            power: v.validator.power.value(),
+            signed: v.sig_info.is_signed(),
+        })
+        .collect()
+}
+
+/// Misbehavior CometBFT proved: duplicate votes and light-client attacks alike tombstone.
+pub(crate) fn misbehavior(evidence: &[tendermint::abci::types::Misbehavior]) -> Vec<Misbehavior> {
+    evidence
+        .iter()
+        .filter(|m| m.kind != MisbehaviorKind::Unknown)
+        .map(|m| Misbehavior { validator: m.validator.address, height: m.height.value() })
+        .collect()
 }
 
 pub(crate) fn query_refused(code: u32, log: String) -> response::Query {

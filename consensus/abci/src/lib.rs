@@ -443,6 +443,13 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                     genesis.validators =
                         init.validators.iter().map(convert::genesis_validator).collect::<Result<_, _>>()?;
                 }
+                let evidence = &init.consensus_params.evidence;
+                let max_age_ns = u64::try_from(evidence.max_age_duration.0.as_nanos()).unwrap_or(u64::MAX);
+                genesis
+                    .params
+                    .staking
+                    .check_evidence_age(evidence.max_age_num_blocks, max_age_ns)
+                    .map_err(AbciError::Genesis)?;
                 if genesis.params.chain_name != init.chain_id {
                     return Err(AbciError::Genesis(format!(
                         "CometBFT's chain_id is {:?} but the app_state names the chain {:?}",
@@ -454,7 +461,7 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
                 ConsensusResponse::InitChain(response::InitChain {
                     consensus_params: None,
                     validators: if from_app {
-                        genesis.validators.iter().map(convert::validator_update).collect::<Result<_, _>>()?
+                        genesis.validators.iter().map(convert::genesis_update).collect::<Result<_, _>>()?
                     } else {
                         Vec::new()
                     },
@@ -519,6 +526,8 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
             height,
             time_ns: convert::time_ns(b.time),
             txs: b.txs.into_iter().map(|t| t.to_vec()).collect(),
+            last_commit: convert::last_commit(&b.decided_last_commit),
+            misbehavior: convert::misbehavior(&b.misbehavior),
         };
         let outcome = self.app.blocking_write().finalize_block(&input)?;
         if self.fault == Some(Fault::CrashAfterFinalize(height)) {

@@ -47,7 +47,7 @@ impl From<OutOfGas> for Failure {
     }
 }
 
-fn fail(reason: impl Into<String>) -> Failure {
+pub(super) fn fail(reason: impl Into<String>) -> Failure {
     Failure { reason: reason.into(), out_of_gas: false }
 }
 
@@ -94,6 +94,13 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             self.layers.commit_tx();
         }
         let scheduled = self.run_scheduled(&mut ctx);
+        let validator_updates = self.end_block_staking(
+            params,
+            block.height,
+            block.time_ns,
+            &block.last_commit,
+            &block.misbehavior,
+        );
 
         self.store.apply(self.layers.take_block());
         let app_hash = self.store.stage(block.height)?;
@@ -117,7 +124,14 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             *seq += 1;
         }
         self.finalized = Some(Finalized { height: block.height, app_hash, journal });
-        Ok(BlockOutcome { app_hash, block: block_record, bundle, txs: records, logs: ctx.logs })
+        Ok(BlockOutcome {
+            app_hash,
+            block: block_record,
+            bundle,
+            txs: records,
+            logs: ctx.logs,
+            validator_updates,
+        })
     }
 
     fn execute_tx(&self, ctx: &mut BlockCtx<'_>, index: u32, bytes: &[u8]) -> TxRecord {
@@ -290,6 +304,33 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                     self.invoke_with_sends(ctx, meter, origin, id, &info, entry, input, &mut result)?;
                 }
             }
+            Msg::CreateValidator { consensus_key, key_signature, commission_bps, amount } => {
+                meter.charge(gas::STAKING)?;
+                self.create_validator(
+                    ctx.params,
+                    &sender,
+                    consensus_key,
+                    key_signature,
+                    *commission_bps,
+                    *amount,
+                )?;
+            }
+            Msg::Delegate { validator, amount } => {
+                meter.charge(gas::STAKING)?;
+                self.delegate(&sender, validator, *amount)?;
+            }
+            Msg::Undelegate { validator, amount } => {
+                meter.charge(gas::STAKING)?;
+                self.undelegate(ctx.params, ctx.height, ctx.time_ns, &sender, validator, *amount)?;
+            }
+            Msg::Unjail => {
+                meter.charge(gas::STAKING)?;
+                self.unjail(ctx.params, ctx.height, &sender)?;
+            }
+            Msg::WithdrawRewards { validator } => {
+                meter.charge(gas::STAKING)?;
+                self.withdraw_rewards(&sender, validator)?;
+            }
             Msg::Delete { function: id } => {
                 result.function = Some(*id);
                 self.require_owner(id, &sender, "delete")?;
@@ -369,7 +410,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             .unwrap_or_default()
     }
 
-    fn save_account(&self, address: &Address, account: &Account) {
+    pub(super) fn save_account(&self, address: &Address, account: &Account) {
         self.layers.set(state_keys::account(address), borsh::to_vec(account).expect("borsh"));
     }
 

@@ -10,6 +10,9 @@ pub const PER_TX_BYTE: u64 = 16;
 pub const PER_CODE_BYTE: u64 = 200;
 /// Charged per native-token transfer.
 pub const TRANSFER: u64 = 5_000;
+/// Charged per staking message (create validator, delegate, undelegate, unjail, withdraw): a
+/// handful of reads and writes of fixed size.
+pub const STAKING: u64 = 20_000;
 /// Charged per key a `delete` removes.
 pub const PER_DELETED_KEY: u64 = 1_000;
 

@@ -14,6 +14,7 @@ pub mod gas;
 pub mod layers;
 pub mod query;
 pub mod records;
+pub mod staking;
 pub mod state_keys;
 pub mod tx;
 pub mod votes;
@@ -34,6 +35,8 @@ pub use records::{
     Account, BlockRecord, FunctionInfo, Genesis, GenesisAccount, GenesisValidator, InvocationRecord,
     LogRecord, MsgResult, Params, TxRecord, WorkItem,
 };
+use staking::SetHistory;
+pub use staking::{CommitVote, Misbehavior, StakingParams, Validator};
 use tx::{DecodeTxError, VerifiedTx};
 use votes::{Bundle, ValidatorAddress, ValidatorKey, VoteError};
 
@@ -169,7 +172,7 @@ pub struct Info {
 }
 
 /// A block to execute.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BlockInput {
     /// Its height.
     pub height: u64,
@@ -177,6 +180,11 @@ pub struct BlockInput {
     pub time_ns: u64,
     /// Its transactions, as wire bytes.
     pub txs: Vec<Vec<u8>>,
+    /// The previous height's precommits, one per member of that height's set (liveness and
+    /// rewards).
+    pub last_commit: Vec<CommitVote>,
+    /// Double-signs proven by evidence in this block.
+    pub misbehavior: Vec<Misbehavior>,
 }
 
 /// What executing a block produced.
@@ -192,6 +200,8 @@ pub struct BlockOutcome {
     pub txs: Vec<TxRecord>,
     /// Every log line, event and output chunk of the block, in order.
     pub logs: Vec<LogRecord>,
+    /// Validator-set changes CometBFT applies from two heights on (power 0 removes).
+    pub validator_updates: Vec<ValidatorKey>,
 }
 
 /// Why a proposal was rejected in `process_proposal`: only structural faults.
@@ -319,6 +329,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         if params.block_gas_limit < gas::TX_BASE || params.max_sends_per_tx == 0 {
             return Err(AppError::Genesis("block_gas_limit or max_sends_per_tx is too small".into()));
         }
+        params.staking.validate().map_err(|e| AppError::Genesis(format!("staking: {e}")))?;
         self.store.discard();
         self.layers.revert_tx();
         self.layers.take_block();
@@ -332,17 +343,28 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             self.layers.set(state_keys::account(&a.address), borsh::to_vec(&account).expect("borsh"));
         }
         let mut set = BTreeMap::new();
+        let mut operators = std::collections::BTreeSet::new();
         for v in &genesis.validators {
             let key = ValidatorKey { pub_key: v.pub_key, power: v.power };
-            if v.power == 0 || set.insert(key.address(), key).is_some() {
+            let operator = v.operator.unwrap_or_else(|| key.address());
+            let tokens = u128::from(v.power).checked_mul(params.staking.power_reduction);
+            let Some(tokens) = tokens.filter(|_| v.power > 0) else {
                 return Err(AppError::Genesis(format!(
-                    "validator 0x{} is listed twice or has no power",
+                    "validator 0x{} has no power",
                     hex::encode(v.pub_key)
                 )));
+            };
+            if set.insert(key.address(), key).is_some() || !operators.insert(operator) {
+                return Err(AppError::Genesis(format!(
+                    "validator 0x{} (operator {}) is listed twice",
+                    hex::encode(v.pub_key),
+                    hex0x(&operator)
+                )));
             }
+            self.register_validator(operator, v.pub_key, 0, tokens);
         }
         let set: Vec<ValidatorKey> = set.into_values().collect();
-        self.layers.set(state_keys::VALIDATORS.to_vec(), borsh::to_vec(&set).expect("borsh"));
+        self.store_value(state_keys::VALIDATORS.to_vec(), &SetHistory::genesis(initial_height, set));
         self.layers.commit_tx();
         let changes = self.layers.take_block();
         self.store.apply(changes.clone());
@@ -438,7 +460,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             let bundle = Bundle::decode(first).ok_or(VoteError::Placement(true))??;
             let chain = self.params.as_ref().map_or("", |p| p.chain_name.as_str());
             let previous = height.saturating_sub(1);
-            votes::verify(&bundle, previous, chain, &self.validator_set(), |e| {
+            votes::verify(&bundle, previous, chain, &self.validator_set_at(previous), |e| {
                 self.verify_vote_extension(previous, e)
             })?;
             &txs[1..]
@@ -463,21 +485,18 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     /// Whether the next block must start with the previous height's vote extensions: once a
     /// height is committed on a chain with validators.
     fn expects_bundle(&self) -> bool {
-        self.store.latest().is_some() && !self.validator_set().is_empty()
+        self.store.latest().is_some_and(|(h, _)| !self.validator_set_at(h).is_empty())
     }
 
-    /// The validator set at the last committed height (the genesis set before the first commit).
-    pub fn validator_set(&self) -> BTreeMap<ValidatorAddress, ValidatorKey> {
+    /// The validator set that signs `height`, as the last committed state knows it (the genesis
+    /// set before the first commit); committed state knows the sets up to two heights ahead.
+    pub fn validator_set_at(&self, height: u64) -> BTreeMap<ValidatorAddress, ValidatorKey> {
         let bytes = match (&self.genesis, self.store.latest()) {
             (Some(genesis), None) => genesis.get(state_keys::VALIDATORS).cloned().flatten(),
             _ => self.layers.committed(state_keys::VALIDATORS),
         };
-        bytes
-            .and_then(|b| borsh::from_slice::<Vec<ValidatorKey>>(&b).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| (k.address(), k))
-            .collect()
+        let history: SetHistory = bytes.and_then(|b| borsh::from_slice(&b).ok()).unwrap_or_default();
+        history.at(height).iter().map(|k| (k.address(), *k)).collect()
     }
 
     /// ABCI `ExtendVote`.
@@ -641,6 +660,7 @@ fn stateless_checks(params: &Params, v: &VerifiedTx, next_height: u64) -> Result
         .map(|m| match m {
             tx::Msg::Transfer { amount, .. } => *amount,
             tx::Msg::Call { value, .. } => *value,
+            tx::Msg::CreateValidator { amount, .. } | tx::Msg::Delegate { amount, .. } => *amount,
             _ => 0,
         })
         .fold(0u128, u128::saturating_add);

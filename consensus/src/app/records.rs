@@ -27,6 +27,8 @@ pub struct Params {
     pub scheduled_fuel_per_block: u64,
     /// Most function-to-function messages one transaction may cause.
     pub max_sends_per_tx: u32,
+    /// Staking: epochs, bonding, slashing, jailing and rewards.
+    pub staking: crate::app::staking::StakingParams,
 }
 
 impl Default for Params {
@@ -41,6 +43,7 @@ impl Default for Params {
             max_storage_bytes: 64 << 20,
             scheduled_fuel_per_block: 2_000_000_000,
             max_sends_per_tx: 64,
+            staking: Default::default(),
         }
     }
 }
@@ -73,7 +76,8 @@ pub struct Genesis {
     pub validators: Vec<GenesisValidator>,
 }
 
-/// A genesis validator: its ed25519 consensus key and voting power.
+/// A genesis validator: its ed25519 consensus key, voting power and operator. Its self-bond is
+/// `power × power_reduction` tokens, created at genesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisValidator {
@@ -82,6 +86,10 @@ pub struct GenesisValidator {
     pub pub_key: [u8; 32],
     /// Voting power.
     pub power: u64,
+    /// The account that operates it (unjails, unbonds, earns its commission); absent, the
+    /// consensus address stands in, which no account key controls.
+    #[serde(default, with = "opt_hex", skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Address>,
 }
 
 /// An account's balance and next nonce.
@@ -261,7 +269,10 @@ pub mod opt_hex {
     use serde::{Deserialize, Deserializer, Serializer};
 
     /// Serializes as `0x…` or null.
-    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(
+        bytes: &Option<[u8; N]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match bytes {
             Some(b) => super::hex_bytes::serialize(b, s),
             None => s.serialize_none(),
@@ -269,11 +280,11 @@ pub mod opt_hex {
     }
 
     /// Parses `0x…` or null.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<Option<[u8; N]>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|s| {
                 let v = hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)?;
-                v.try_into().map_err(|_| serde::de::Error::custom("expected 32 bytes"))
+                v.try_into().map_err(|_| serde::de::Error::custom(format!("expected {N} bytes")))
             })
             .transpose()
     }

@@ -6,12 +6,46 @@ use nexus_types::{Address, Hash32};
 /// Chain parameters, fixed at genesis (component: chain).
 pub const PARAMS: &[u8] = b"p/params";
 
-/// Validators component: the validator set (consensus keys and powers) whose signatures vote
-/// extensions are checked against.
+/// Staking component: the validator sets by the height they sign from (CometBFT applies an
+/// update returned at height H from H+2, so up to three are live at once).
 pub const VALIDATORS: &[u8] = b"p/validators";
 
-/// Fees component: fees collected so far, until staking distributes them.
+/// Fees component: fees and block rewards not yet distributed (what the last commit's signers
+/// get at the end of the block; rounding dust stays).
 pub const FEE_POOL: &[u8] = b"p/fees";
+
+/// Staking component: rewards distributed to validators and delegators but not yet withdrawn.
+pub const REWARDS_HELD: &[u8] = b"p/rewards";
+
+/// Staking component: `v/<operator>` → a validator.
+pub const VALIDATOR_PREFIX: &[u8] = b"v/";
+
+/// Staking component: a validator by its operator account.
+pub fn validator(operator: &Address) -> Vec<u8> {
+    [VALIDATOR_PREFIX, operator].concat()
+}
+
+/// Staking component: `vk/<consensus address>` → the operator that registered the key (keys are
+/// never reused, so evidence and commits always name one operator).
+pub fn consensus_key(address: &[u8; 20]) -> Vec<u8> {
+    [b"vk/".as_slice(), address].concat()
+}
+
+/// Staking component: `d/<validator operator>/<delegator>` → a delegation.
+pub fn delegation(validator: &Address, delegator: &Address) -> Vec<u8> {
+    [b"d/".as_slice(), validator, b"/", delegator].concat()
+}
+
+/// Staking component: `u/<release height>/<sequence>` → an unbonding entry, in release order.
+pub const UNBONDING_PREFIX: &[u8] = b"u/";
+
+/// Staking component: an unbonding entry.
+pub fn unbonding(release_height: u64, seq: u64) -> Vec<u8> {
+    [UNBONDING_PREFIX, &release_height.to_be_bytes(), &seq.to_be_bytes()].concat()
+}
+
+/// Staking component: the next unbonding sequence number.
+pub const UNBONDING_NEXT: &[u8] = b"u-next";
 
 /// Accounts component: `a/<address>` → balance and nonce.
 pub fn account(address: &Address) -> Vec<u8> {

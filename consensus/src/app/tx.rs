@@ -81,6 +81,41 @@ pub enum Msg {
         /// The function.
         function: Hash32,
     },
+    /// Makes the signer the operator of a new validator, bonding `amount` of its tokens to it.
+    CreateValidator {
+        /// The validator's ed25519 consensus public key.
+        consensus_key: [u8; 32],
+        /// The consensus key's signature over
+        /// [`key_ownership_message`](super::staking::key_ownership_message), so nobody registers
+        /// a key they do not hold.
+        key_signature: [u8; 64],
+        /// Share of rewards the operator keeps, in basis points.
+        commission_bps: u16,
+        /// The self-bond.
+        amount: u128,
+    },
+    /// Bonds `amount` of the signer's tokens to a validator.
+    Delegate {
+        /// The validator's operator.
+        validator: Address,
+        /// Tokens to bond.
+        amount: u128,
+    },
+    /// Starts unbonding `amount` tokens of the signer's stake; they are released after the
+    /// unbonding period.
+    Undelegate {
+        /// The validator's operator.
+        validator: Address,
+        /// Tokens to unbond.
+        amount: u128,
+    },
+    /// Lets the signer's jailed validator back into the set at the next epoch.
+    Unjail,
+    /// Pays out the signer's rewards from a validator (and its commission, for the operator).
+    WithdrawRewards {
+        /// The validator's operator.
+        validator: Address,
+    },
 }
 
 impl Msg {
@@ -92,16 +127,33 @@ impl Msg {
             Msg::Call { .. } => "call",
             Msg::Upgrade { .. } => "upgrade",
             Msg::Delete { .. } => "delete",
+            Msg::CreateValidator { .. } => "create_validator",
+            Msg::Delegate { .. } => "delegate",
+            Msg::Undelegate { .. } => "undelegate",
+            Msg::Unjail => "unjail",
+            Msg::WithdrawRewards { .. } => "withdraw_rewards",
         }
     }
 
     fn typed(&self) -> typed::Message {
+        // A create-validator's commission rides in `input`, big-endian.
+        let commission = match self {
+            Msg::CreateValidator { commission_bps, .. } => commission_bps.to_be_bytes(),
+            _ => [0; 2],
+        };
         let (kind, to, function, value, code, input): (u8, Address, Hash32, u128, &[u8], &[u8]) = match self {
             Msg::Transfer { to, amount } => (0, *to, [0; 32], *amount, &[], &[]),
             Msg::Deploy { code, input } => (1, [0; 20], [0; 32], 0, code, input),
             Msg::Call { function, input, value } => (2, [0; 20], *function, *value, &[], input),
             Msg::Upgrade { function, code, input } => (3, [0; 20], *function, 0, code, input),
             Msg::Delete { function } => (4, [0; 20], *function, 0, &[], &[]),
+            Msg::CreateValidator { consensus_key, key_signature, amount, .. } => {
+                (5, [0; 20], *consensus_key, *amount, key_signature, &commission)
+            }
+            Msg::Delegate { validator, amount } => (6, *validator, [0; 32], *amount, &[], &[]),
+            Msg::Undelegate { validator, amount } => (7, *validator, [0; 32], *amount, &[], &[]),
+            Msg::Unjail => (8, [0; 20], [0; 32], 0, &[], &[]),
+            Msg::WithdrawRewards { validator } => (9, *validator, [0; 32], 0, &[], &[]),
         };
         typed::Message {
             kind,

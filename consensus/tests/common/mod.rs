@@ -68,11 +68,17 @@ impl Chain {
 
     /// Executes and commits a block of raw transactions (without check_tx).
     pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
+        self.block_with(BlockInput { txs, ..BlockInput::default() })
+    }
+
+    /// Executes and commits the next block with `input`'s transactions, last commit and
+    /// misbehavior (its height and time are the chain's next).
+    pub fn block_with(&mut self, input: BlockInput) -> BlockOutcome {
         self.height += 1;
         let input = BlockInput {
             height: self.height,
             time_ns: 1_700_000_000_000_000_000 + self.height * 1_000_000_000,
-            txs,
+            ..input
         };
         let outcome = self.app.finalize_block(&input).expect("finalize_block");
         let info = self.app.commit().expect("commit");

@@ -73,6 +73,7 @@ pub fn dev_genesis() -> Genesis {
         validators: vec![GenesisValidator {
             pub_key: dev_validator_key().verification_key().to_bytes(),
             power: 1,
+            operator: Some(dev_accounts()[0].address),
         }],
         params: Params { chain_id: 31_337, chain_name: "nexus-dev".into(), ..Params::default() },
         accounts: dev_accounts()

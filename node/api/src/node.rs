@@ -17,7 +17,9 @@ use jsonrpsee::core::async_trait;
 use nexus_consensus::Backend;
 use nexus_consensus::app::tx::VerifiedTx;
 use nexus_consensus::app::votes::{self, Bundle, SignedExtension};
-use nexus_consensus::app::{App, AppError, BlockInput, BlockRecord, Genesis, LogRecord, TxError, TxRecord};
+use nexus_consensus::app::{
+    App, AppError, BlockInput, BlockRecord, CommitVote, Genesis, LogRecord, TxError, TxRecord,
+};
 use nexus_types::Hash32;
 use tokio::sync::{RwLock, RwLockReadGuard, broadcast, oneshot};
 
@@ -366,7 +368,14 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
 
         let (outcome, dropped) = {
             let mut app = self.app.blocking_write();
-            let outcome = app.finalize_block(&BlockInput { height, time_ns, txs })?;
+            // The dev validator signs every height, as the whole set that signed the last one.
+            let last_commit = app
+                .validator_set_at(height - 1)
+                .values()
+                .map(|k| CommitVote { validator: k.address(), power: k.power, signed: true })
+                .collect();
+            let block = BlockInput { height, time_ns, txs, last_commit, misbehavior: Vec::new() };
+            let outcome = app.finalize_block(&block)?;
             app.commit()?;
             // Commit resets the app's view of pending nonces and spending: re-check what is left,
             // in order, before any new transaction is checked against the new state.

@@ -41,6 +41,11 @@ pub fn default_gas_limit(msgs: &[Msg], tx_bytes: usize) -> u64 {
                 gas::PER_CODE_BYTE.saturating_mul(code.len() as u64).saturating_add(INVOCATION_ALLOWANCE)
             }
             Msg::Call { .. } | Msg::Delete { .. } => INVOCATION_ALLOWANCE,
+            Msg::CreateValidator { .. }
+            | Msg::Delegate { .. }
+            | Msg::Undelegate { .. }
+            | Msg::Unjail
+            | Msg::WithdrawRewards { .. } => gas::STAKING,
         })
         .fold(0, u64::saturating_add);
     gas::intrinsic(tx_bytes).saturating_add(per_msg)
