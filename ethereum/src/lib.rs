@@ -1,10 +1,24 @@
-//! Nexus's side of Ethereum: typed bindings to the `NexusGateway` contract that the observer and
-//! relayer (DESIGN.md §5) read and call.
+//! Nexus's side of Ethereum: typed bindings to the `NexusGateway` contract, and the observer that
+//! reports finalized Ethereum blocks and the logs functions subscribe to (DESIGN.md §5).
 //!
 //! The bindings come from `abi/NexusGateway.json`, the committed artifact that
 //! `scripts/build-contracts.sh` compiles from `contracts/NexusGateway.sol`
 //! (`scripts/test-contracts.sh` fails when it is stale). A Nexus request is the `FunctionCalled`
 //! log of a finalized Ethereum block, identified by that block's number and the log's index in it.
+//!
+//! The observer ([`Observer`], [`ObserverHandle`]) reads those blocks and logs from one or more
+//! JSON-RPC endpoints, cross-checks them and reports what follows the chain's cursor, with a
+//! compact [`ObservationDigest`] for vote extensions.
+
+mod handle;
+mod observation;
+mod observer;
+
+pub use handle::ObserverHandle;
+pub use observation::{BlockRef, Observation, ObservationDigest, ObservedBlock};
+pub use observer::{
+    ConfigError, Endpoint, Filter, MAX_BLOCKS_PER_OBSERVATION, ObserveError, Observer, ObserverConfig,
+};
 
 alloy_sol_types::sol!(
     /// The Nexus gateway on Ethereum: `callFunction` calls, the `FunctionCalled` and
