@@ -1,0 +1,330 @@
+//! Shared by the observer tests: a real anvil child process, a tampering JSON-RPC proxy in front
+//! of it, and the few RPC calls the tests make (mine, deploy the gateway, call it).
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{Provider, RootProvider};
+use alloy_sol_types::{SolCall, SolConstructor};
+use nexus_ethereum::{BlockRef, NexusGateway};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// anvil's first dev account, unlocked, so `eth_sendTransaction` needs no signing here.
+pub const DEV: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+/// `$HOME/.cache/nexus/bin/anvil`, else `anvil` on PATH. Missing: `None` (the test skips), but
+/// under CI=true the test fails, so CI cannot pass without exercising a real node.
+fn anvil_binary() -> Option<PathBuf> {
+    let cached = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/nexus/bin/anvil"));
+    let on_path = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("anvil")).find(|a| a.is_file()));
+    let found = cached.filter(|a| a.is_file()).or(on_path);
+    if found.is_none() {
+        let message = "anvil not found in ~/.cache/nexus/bin or PATH: run scripts/install-ethereum-tools.sh";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        eprintln!("skipping: {message}");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+/// An anvil child on 127.0.0.1, killed on drop. Finality trails the head by a couple of blocks
+/// (`--slots-in-an-epoch 1`), and blocks are mined only on request (and by transactions).
+pub struct Anvil {
+    binary: PathBuf,
+    child: Option<Child>,
+    port: u16,
+    args: Vec<String>,
+}
+
+impl Anvil {
+    /// Starts anvil, or `None` when it is not installed outside CI.
+    pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts anvil with extra arguments.
+    pub fn start_with(extra: &[&str]) -> Option<Self> {
+        let binary = anvil_binary()?;
+        let port = free_port();
+        let mut args: Vec<String> =
+            ["--host", "127.0.0.1", "--port", &port.to_string(), "--slots-in-an-epoch", "1", "--silent"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut anvil = Self { binary, child: None, port, args };
+        anvil.restart();
+        Some(anvil)
+    }
+
+    /// (Re)starts the process on the same port and arguments and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "anvil is already running");
+        let child = Command::new(&self.binary)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "anvil did not listen on port {} within 20 s", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops anvil with SIGTERM, so `--state` is dumped, and waits for it to exit.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let status =
+            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM anvil");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().expect("wait for anvil").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("anvil did not exit within 20 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The HTTP JSON-RPC URL.
+    pub fn http(&self) -> Url {
+        format!("http://127.0.0.1:{}", self.port).parse().expect("url")
+    }
+
+    /// The WebSocket URL (anvil serves both on one port).
+    pub fn ws(&self) -> Url {
+        format!("ws://127.0.0.1:{}", self.port).parse().expect("url")
+    }
+
+    /// A provider for the test's own calls.
+    pub fn provider(&self) -> RootProvider {
+        RootProvider::new_http(self.http())
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Mines `n` empty blocks.
+pub async fn mine(p: &RootProvider, n: u64) {
+    let _: Value = p.raw_request("anvil_mine".into(), (n,)).await.expect("anvil_mine");
+}
+
+/// The block `tag` ("finalized", "latest" or a hex number) as anvil reports it.
+pub async fn block(p: &RootProvider, tag: &str) -> Value {
+    p.raw_request("eth_getBlockByNumber".into(), (tag, false)).await.expect("eth_getBlockByNumber")
+}
+
+/// Number and hash of the block `tag`.
+pub async fn block_ref(p: &RootProvider, tag: &str) -> BlockRef {
+    let b = block(p, tag).await;
+    BlockRef { number: hex_u64(&b["number"]), hash: hex32(&b["hash"]) }
+}
+
+pub fn hex_u64(v: &Value) -> u64 {
+    u64::from_str_radix(v.as_str().expect("hex quantity").trim_start_matches("0x"), 16).expect("hex quantity")
+}
+
+pub fn hex32(v: &Value) -> [u8; 32] {
+    let bytes = alloy::primitives::hex::decode(v.as_str().expect("hex string")).expect("hex");
+    bytes.try_into().expect("32 bytes")
+}
+
+/// Sends a transaction from [`DEV`] (anvil mines it at once) and returns its receipt.
+pub async fn send(p: &RootProvider, to: Option<Address>, data: Vec<u8>, value: U256) -> Value {
+    let mut tx = json!({ "from": DEV, "data": Bytes::from(data), "value": value, "gas": "0x1000000" });
+    if let Some(to) = to {
+        tx["to"] = json!(to);
+    }
+    let hash: Value = p.raw_request("eth_sendTransaction".into(), (tx,)).await.expect("eth_sendTransaction");
+    // anvil mines the transaction right after answering, so the receipt may take a moment.
+    for _ in 0..100 {
+        let receipt: Value = p
+            .raw_request("eth_getTransactionReceipt".into(), (hash.clone(),))
+            .await
+            .expect("eth_getTransactionReceipt");
+        if !receipt.is_null() {
+            assert_eq!(receipt["status"], "0x1", "transaction reverted: {receipt}");
+            return receipt;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no receipt for {hash} within 2 s");
+}
+
+/// Deploys a gateway whose group key is the secp256k1 generator (a valid point, even y).
+pub async fn deploy_gateway(p: &RootProvider) -> Address {
+    let gx = alloy::primitives::b256!("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+    let mut code = NexusGateway::BYTECODE.to_vec();
+    code.extend(NexusGateway::constructorCall { x: gx, parity: 0, initialEpoch: 1 }.abi_encode());
+    let receipt = send(p, None, code, U256::ZERO).await;
+    receipt["contractAddress"].as_str().expect("contract address").parse().expect("address")
+}
+
+/// Calls `callFunction(id, payload)` on `gateway` with `value` wei; returns the receipt.
+pub async fn call_gateway(p: &RootProvider, gateway: Address, id: [u8; 32], payload: &[u8], value: u64) -> Value {
+    let data = NexusGateway::callFunctionCall { functionId: id.into(), payload: payload.to_vec().into() }.abi_encode();
+    send(p, Some(gateway), data, U256::from(value)).await
+}
+
+/// How the proxy falsifies anvil's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Forward everything unchanged.
+    Nothing,
+    /// Flip a byte of the hash of block `n` in `eth_getBlockByNumber` answers.
+    BlockHash(u64),
+    /// Answer every `eth_getLogs` with no logs.
+    DropLogs,
+}
+
+/// A JSON-RPC proxy on 127.0.0.1 in front of `upstream`, one thread per connection, closing each
+/// connection after one answer; it can lie (see [`Tamper`]). Stops on drop.
+pub struct Proxy {
+    port: u16,
+    tamper: Arc<Mutex<Tamper>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    pub fn start(upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let tamper = Arc::new(Mutex::new(Tamper::Nothing));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (t, s) = (tamper.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                let t = t.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(conn, upstream, &t);
+                });
+            }
+        });
+        Self { port, tamper, stop }
+    }
+
+    pub fn set(&self, tamper: Tamper) {
+        *self.tamper.lock().expect("tamper lock") = tamper;
+    }
+
+    pub fn http(&self) -> Url {
+        format!("http://127.0.0.1:{}", self.port).parse().expect("url")
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Reads one HTTP request's body: headers up to the blank line, then Content-Length bytes.
+fn read_http_body(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().map_err(|_| std::io::ErrorKind::InvalidData)?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn serve(conn: TcpStream, upstream: u16, tamper: &Mutex<Tamper>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let request = read_http_body(&mut reader)?;
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        up,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        request.len()
+    )?;
+    up.write_all(&request)?;
+    let mut status = String::new();
+    let mut up = BufReader::new(up);
+    up.read_line(&mut status)?;
+    let response = read_http_body(&mut up)?;
+    let method = serde_json::from_slice::<Value>(&request).ok().and_then(|r| r["method"].as_str().map(String::from));
+    let mut answer: Value = serde_json::from_slice(&response).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    match (*tamper.lock().expect("tamper lock"), method.as_deref()) {
+        (Tamper::BlockHash(n), Some("eth_getBlockByNumber"))
+            if answer["result"]["number"].as_str().map(|s| hex_u64(&json!(s))) == Some(n) =>
+        {
+            let mut hash = hex32(&answer["result"]["hash"]);
+            hash[31] ^= 1;
+            answer["result"]["hash"] = json!(alloy::primitives::B256::from(hash));
+        }
+        (Tamper::DropLogs, Some("eth_getLogs")) => answer["result"] = json!([]),
+        _ => {}
+    }
+    let body = serde_json::to_vec(&answer)?;
+    let mut conn = conn;
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    conn.write_all(&body)?;
+    conn.flush()
+}
+
+/// Observes from `cursor` until the observation reaches anvil's finalized block, at most `rounds`
+/// calls; returns every block reported, checking each round continues the previous one.
+pub async fn observe_until_caught_up(
+    observer: &nexus_ethereum::Observer,
+    mut cursor: BlockRef,
+    rounds: usize,
+) -> (BlockRef, Vec<nexus_ethereum::ObservedBlock>) {
+    let mut all = Vec::new();
+    for _ in 0..rounds {
+        let o = observer.observe(Some(cursor)).await.expect("observe");
+        let Some(tip) = o.tip().filter(|t| *t != cursor) else { return (cursor, all) };
+        cursor = tip;
+        all.extend(o.blocks);
+    }
+    panic!("not caught up after {rounds} observations");
+}
