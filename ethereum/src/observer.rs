@@ -11,6 +11,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::types::{Filter as RpcFilter, FilterSet, Log};
+use alloy::transports::TransportError;
 use alloy_sol_types::SolEvent;
 use futures_util::{StreamExt, TryStreamExt, future::try_join_all, stream};
 use nexus_types::{EthBlock, EthLog};
@@ -131,6 +132,14 @@ pub enum ObserveError {
         /// What the transport said.
         reason: String,
     },
+    /// The endpoint answered a request with a JSON-RPC error.
+    #[error("Ethereum endpoint {endpoint} refused a request: {reason}")]
+    Refused {
+        /// The endpoint's HTTP URL.
+        endpoint: String,
+        /// The error it answered.
+        reason: String,
+    },
     /// The endpoint has no `finalized` block (pre-merge chain, or a node still syncing).
     #[error("Ethereum endpoint {endpoint} has no finalized block")]
     NoFinalizedBlock {
@@ -157,7 +166,8 @@ pub enum ObserveError {
         reason: String,
     },
     /// A block's parent hash is not the previous block's (or the cursor's) hash: the cursor is not
-    /// on this endpoint's finalized chain, which an honest node never shows.
+    /// on the endpoints' finalized chain, which an honest node never shows. Checked once the
+    /// endpoints agree on the headers, so `endpoint` is the first one.
     #[error(
         "Ethereum endpoint {endpoint}: block {number} has parent {parent}, expected {expected} \
          (the cursor or an earlier block is not on its finalized chain)"
@@ -172,7 +182,8 @@ pub enum ObserveError {
         /// The parent hash it has.
         parent: B256,
     },
-    /// The endpoint's finalized block is the cursor's number with another hash.
+    /// The finalized block has the cursor's number but another hash (checked once the endpoints
+    /// agree, so `endpoint` is the first one).
     #[error("Ethereum endpoint {endpoint}: finalized block {number} is {found}, not the cursor's {cursor}")]
     CursorNotOnChain {
         /// The endpoint's HTTP URL.
@@ -240,105 +251,139 @@ impl Observer {
     /// Reads, from every endpoint, the finalized blocks after `cursor` (at most K, none above the
     /// lowest `finalized` tag among the endpoints) with their filtered logs, and returns them if
     /// all endpoints agree. Without a cursor the observation is the finalized block alone.
+    ///
+    /// Headers are read and cross-checked first, then logs are read by the agreed hashes and
+    /// cross-checked: a lying endpoint shows up as a disagreement on the block it lies about.
     pub async fn observe(&self, cursor: Option<BlockRef>) -> Result<Observation, ObserveError> {
-        let finalized = try_join_all(self.providers.iter().enumerate().map(|(i, p)| {
-            self.bounded(i, async move {
-                let block = p
+        let finalized = self
+            .on_every_endpoint(|i| async move {
+                let block = self.providers[i]
                     .get_block_by_number(BlockNumberOrTag::Finalized)
                     .await
-                    .map_err(|e| self.unreachable(i, e))?
+                    .map_err(|e| self.rpc_error(i, e))?
                     .ok_or_else(|| ObserveError::NoFinalizedBlock { endpoint: self.url(i) })?;
                 Ok(block.header.number)
             })
-        }))
-        .await?;
+            .await?;
         // Endpoints see new finalized blocks at slightly different times; the lowest one is final
         // on all of them, so agreement is checked there instead of failing on timing.
         let target = finalized.into_iter().min().unwrap_or(0);
-        let (first, last) = match cursor {
-            None => (target, target),
-            Some(c) => {
-                (c.number + 1, target.min(c.number.saturating_add(self.config.max_blocks_per_observation)))
-            }
-        };
-        let per_endpoint = try_join_all(
-            (0..self.providers.len())
-                .map(|i| self.bounded(i, self.read_range(i, cursor, first, last, target))),
-        )
-        .await?;
-        let mut views = per_endpoint.into_iter().enumerate();
-        let (_, (finalized, blocks)) = views.next().expect("at least one endpoint");
-        for (i, (other_finalized, other_blocks)) in views {
-            let disagree = |number, what| ObserveError::Disagreement {
-                number,
-                what,
-                first: self.url(0),
-                second: self.url(i),
-            };
-            for (a, b) in blocks.iter().zip(&other_blocks) {
-                if a.header != b.header {
-                    return Err(disagree(a.header.number, "header"));
-                }
-                if a.logs != b.logs {
-                    return Err(disagree(a.header.number, "logs"));
-                }
-            }
-            if other_finalized != finalized {
-                return Err(disagree(finalized.number, "header"));
-            }
-        }
-        Ok(Observation { cursor, finalized, blocks })
-    }
+        let first = cursor.map_or(target, |c| c.number.saturating_add(1));
+        let k = self.config.max_blocks_per_observation;
+        let last = cursor.map_or(target, |c| target.min(c.number.saturating_add(k)));
+        // The range, then the finalized block itself unless the range ends with it.
+        let ends_at_target = first <= last && last == target;
+        let numbers: Vec<u64> = (first..=last).chain((!ends_at_target).then_some(target)).collect();
 
-    /// One endpoint's view: the block at `target` and blocks `first..=last`, chained from `cursor`.
-    async fn read_range(
-        &self,
-        i: usize,
-        cursor: Option<BlockRef>,
-        first: u64,
-        last: u64,
-        target: u64,
-    ) -> Result<(BlockRef, Vec<ObservedBlock>), ObserveError> {
-        let blocks: Vec<ObservedBlock> = stream::iter(first..=last)
-            .map(|n| self.read_block(i, n))
-            .buffered(FETCH_CONCURRENCY)
-            .try_collect()
+        let views = self
+            .on_every_endpoint(|i| {
+                let numbers = &numbers;
+                async move {
+                    stream::iter(numbers.iter().copied().map(|n| self.read_header(i, n)))
+                        .buffered(FETCH_CONCURRENCY)
+                        .try_collect::<Vec<_>>()
+                        .await
+                }
+            })
             .await?;
-        let mut expected = cursor.map(|c| c.hash);
-        for b in &blocks {
-            if let Some(expected) = expected.filter(|e| *e != b.header.parent_hash) {
-                return Err(ObserveError::BrokenChain {
-                    endpoint: self.url(i),
-                    number: b.header.number,
-                    expected: expected.into(),
-                    parent: b.header.parent_hash.into(),
-                });
-            }
-            expected = Some(b.header.hash);
-        }
-        let finalized = match blocks.last().filter(|b| b.header.number == target) {
-            Some(b) => BlockRef { number: target, hash: b.header.hash },
-            None => {
-                let header = self.read_header(i, target).await?;
-                BlockRef { number: target, hash: header.hash }
-            }
-        };
-        if let Some(c) = cursor.filter(|c| c.number == target && c.hash != finalized.hash) {
+        let mut headers = self.agreed(views, "header", |k| numbers[k])?;
+        let finalized = if ends_at_target { headers.last().cloned() } else { headers.pop() };
+        let finalized = finalized.expect("the finalized block is always read");
+        let finalized = BlockRef { number: finalized.number, hash: finalized.hash };
+        if let Some(c) = cursor.filter(|c| c.number == finalized.number && c.hash != finalized.hash) {
             return Err(ObserveError::CursorNotOnChain {
-                endpoint: self.url(i),
+                endpoint: self.url(0),
                 number: c.number,
                 cursor: c.hash.into(),
                 found: finalized.hash.into(),
             });
         }
-        Ok((finalized, blocks))
+        let mut expected = cursor.map(|c| c.hash);
+        for h in &headers {
+            if let Some(expected) = expected.filter(|e| *e != h.parent_hash) {
+                return Err(ObserveError::BrokenChain {
+                    endpoint: self.url(0),
+                    number: h.number,
+                    expected: expected.into(),
+                    parent: h.parent_hash.into(),
+                });
+            }
+            expected = Some(h.hash);
+        }
+
+        let logs = match &self.query {
+            None => vec![Vec::new(); headers.len()],
+            Some(query) => {
+                let blocks: Vec<BlockRef> =
+                    headers.iter().map(|h| BlockRef { number: h.number, hash: h.hash }).collect();
+                let views = self
+                    .on_every_endpoint(|i| {
+                        let blocks = &blocks;
+                        async move {
+                            stream::iter(blocks.iter().copied().map(|b| self.read_logs(i, query, b)))
+                                .buffered(FETCH_CONCURRENCY)
+                                .try_collect::<Vec<_>>()
+                                .await
+                        }
+                    })
+                    .await?;
+                self.agreed(views, "logs", |k| headers[k].number)?
+            }
+        };
+        let blocks =
+            headers.into_iter().zip(logs).map(|(header, logs)| ObservedBlock { header, logs }).collect();
+        Ok(Observation { cursor, finalized, blocks })
+    }
+
+    /// Runs `work` for every endpoint concurrently, each under the request timeout so a hung node
+    /// fails the observation instead of stalling it; the results are in endpoint order.
+    async fn on_every_endpoint<'a, T, F>(&'a self, work: impl Fn(usize) -> F) -> Result<Vec<T>, ObserveError>
+    where
+        F: Future<Output = Result<T, ObserveError>> + 'a,
+    {
+        let limit = self.config.request_timeout;
+        try_join_all((0..self.providers.len()).map(|i| {
+            let work = work(i);
+            async move {
+                tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                    Err(ObserveError::Unreachable {
+                        endpoint: self.url(i),
+                        reason: format!("no answer within {limit:?}"),
+                    })
+                })
+            }
+        }))
+        .await
+    }
+
+    /// The first endpoint's items if every other endpoint's are equal, else a disagreement on the
+    /// first item that differs (`number` names the block of the item at a position).
+    fn agreed<T: PartialEq>(
+        &self,
+        views: Vec<Vec<T>>,
+        what: &'static str,
+        number: impl Fn(usize) -> u64,
+    ) -> Result<Vec<T>, ObserveError> {
+        let mut views = views.into_iter();
+        let first = views.next().unwrap_or_default();
+        for (i, other) in views.enumerate() {
+            if let Some(k) = first.iter().zip(&other).position(|(a, b)| a != b) {
+                return Err(ObserveError::Disagreement {
+                    number: number(k),
+                    what,
+                    first: self.url(0),
+                    second: self.url(i + 1),
+                });
+            }
+        }
+        Ok(first)
     }
 
     async fn read_header(&self, i: usize, number: u64) -> Result<EthBlock, ObserveError> {
         let block = self.providers[i]
             .get_block_by_number(BlockNumberOrTag::Number(number))
             .await
-            .map_err(|e| self.unreachable(i, e))?
+            .map_err(|e| self.rpc_error(i, e))?
             .ok_or_else(|| ObserveError::MissingBlock { endpoint: self.url(i), number })?;
         let h = &block.header;
         if h.number != number {
@@ -353,32 +398,35 @@ impl Observer {
         })
     }
 
-    /// A header and its logs, fetched by the header's hash so a block replaced in between (which
-    /// cannot happen below finalized on an honest node) yields no logs of another block.
-    async fn read_block(&self, i: usize, number: u64) -> Result<ObservedBlock, ObserveError> {
-        let header = self.read_header(i, number).await?;
-        let Some(query) = &self.query else { return Ok(ObservedBlock { header, logs: Vec::new() }) };
+    /// A block's logs matching any filter, fetched by the block's hash so that they cannot come
+    /// from another block of the same number.
+    async fn read_logs(
+        &self,
+        i: usize,
+        query: &RpcFilter,
+        block: BlockRef,
+    ) -> Result<Vec<EthLog>, ObserveError> {
         let raw = self.providers[i]
-            .get_logs(&query.clone().at_block_hash(header.hash))
+            .get_logs(&query.clone().at_block_hash(block.hash))
             .await
-            .map_err(|e| self.unreachable(i, e))?;
+            .map_err(|e| self.rpc_error(i, e))?;
         let mut logs = Vec::new();
         for log in raw {
-            let log = self.convert_log(i, &header, log)?;
+            let log = self.convert_log(i, block, log)?;
             if self.config.filters.iter().any(|f| f.matches(&log.address, &log.topics)) {
                 logs.push(log);
             }
         }
         logs.sort_by_key(|l| l.log_index);
         if logs.windows(2).any(|w| w[0].log_index == w[1].log_index) {
-            return Err(self.malformed(i, number, "two logs with the same index".into()));
+            return Err(self.malformed(i, block.number, "two logs with the same index".into()));
         }
-        Ok(ObservedBlock { header, logs })
+        Ok(logs)
     }
 
-    fn convert_log(&self, i: usize, header: &EthBlock, log: Log) -> Result<EthLog, ObserveError> {
-        let bad = |reason: &str| self.malformed(i, header.number, reason.into());
-        if log.block_hash.map(|h| h.0) != Some(header.hash) || log.block_number != Some(header.number) {
+    fn convert_log(&self, i: usize, block: BlockRef, log: Log) -> Result<EthLog, ObserveError> {
+        let bad = |reason: &str| self.malformed(i, block.number, reason.into());
+        if log.block_hash.map(|h| h.0) != Some(block.hash) || log.block_number != Some(block.number) {
             return Err(bad("a log of another block"));
         }
         if log.removed {
@@ -390,8 +438,8 @@ impl Observer {
             .ok_or_else(|| bad("a log without a valid index"))?;
         let tx_hash = log.transaction_hash.ok_or_else(|| bad("a log without a transaction hash"))?;
         Ok(EthLog {
-            block_number: header.number,
-            block_hash: header.hash,
+            block_number: block.number,
+            block_hash: block.hash,
             log_index,
             tx_hash: tx_hash.0,
             address: log.address().0.0,
@@ -400,28 +448,19 @@ impl Observer {
         })
     }
 
-    /// Runs one endpoint's part under the request timeout, so a hung node fails the observation
-    /// instead of stalling it.
-    async fn bounded<T>(
-        &self,
-        i: usize,
-        work: impl Future<Output = Result<T, ObserveError>>,
-    ) -> Result<T, ObserveError> {
-        let limit = self.config.request_timeout;
-        tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(ObserveError::Unreachable {
-                endpoint: self.url(i),
-                reason: format!("no answer within {limit:?}"),
-            })
-        })
-    }
-
     fn url(&self, i: usize) -> String {
         self.config.endpoints[i].http.to_string()
     }
 
-    fn unreachable(&self, i: usize, e: impl std::fmt::Display) -> ObserveError {
-        ObserveError::Unreachable { endpoint: self.url(i), reason: e.to_string() }
+    /// An error answer from the node is a refusal; anything else (connection refused, reset,
+    /// unparsable body) means the endpoint is not usable now.
+    fn rpc_error(&self, i: usize, e: TransportError) -> ObserveError {
+        let (endpoint, reason) = (self.url(i), e.to_string());
+        if e.is_error_resp() {
+            ObserveError::Refused { endpoint, reason }
+        } else {
+            ObserveError::Unreachable { endpoint, reason }
+        }
     }
 
     fn malformed(&self, i: usize, number: u64, reason: String) -> ObserveError {
