@@ -70,6 +70,17 @@ pub fn validator_key(home: &Path) -> anyhow::Result<(String, Value)> {
     Ok((address, key["pub_key"].clone()))
 }
 
+/// The 32 bytes of a CometBFT ed25519 public key (`{"type": …, "value": base64}`).
+pub fn ed25519_key(pub_key: &Value) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine as _;
+    let encoded = pub_key["value"].as_str().context("the consensus key has no value")?;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("the consensus key is not 32 bytes of base64 (only ed25519 keys are supported)")
+}
+
 /// Reads a JSON file, naming it in errors.
 pub fn read_json(path: &Path) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -110,6 +121,13 @@ pub fn network_genesis(template: &Value, app: &Genesis, validators: &[GenesisVal
     );
     // Vote extensions carry Ethereum observations and signature shares from the first block.
     g["consensus_params"]["abci"] = json!({"vote_extensions_enable_height": "1"});
+    // Evidence must stay admissible while the stake it slashes is still bonded or unbonding:
+    // half the unbonding period leaves a margin the application checks at InitChain.
+    let staking = &app.params.staking;
+    g["consensus_params"]["evidence"]["max_age_num_blocks"] =
+        json!((staking.unbonding_blocks / 2).to_string());
+    g["consensus_params"]["evidence"]["max_age_duration"] =
+        json!((u128::from(staking.unbonding_seconds) * 500_000_000).to_string());
     g["app_state"] = serde_json::to_value(app).expect("a genesis serializes");
     g["app_hash"] = json!("");
     g

@@ -64,6 +64,8 @@ enum Command {
     Network(cmd::network::Args),
     /// Start N real validators on loopback and keep them running until Ctrl-C.
     Testnet(cmd::testnet::Args),
+    /// Proof of stake: create a validator, delegate, undelegate, unjail, withdraw rewards.
+    Staking(cmd::staking::Args),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Zk(a) => cmd::zk::run(a),
+        Command::Staking(a) => cmd::staking::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Deploy(a) => cmd::deploy::run(a),
         Command::Upgrade(a) => cmd::upgrade::run(a),

@@ -6,8 +6,8 @@ use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 
 use crate::types::{
-    AccountInfo, Address, BlockRecord, Bytes, FileEntry, FunctionDetails, H256, KvValue, LogRecord,
-    QueryResult, SendTxResult, Status, TxStatus, WorkItem,
+    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, FileEntry, FunctionDetails, H256, KvValue,
+    LogRecord, QueryResult, SendTxResult, Status, TxStatus, ValidatorInfo, WorkItem,
 };
 
 /// The node API.
@@ -72,6 +72,18 @@ pub trait NexusApi {
         from_height: Option<u64>,
         limit: Option<u32>,
     ) -> jsonrpsee::core::RpcResult<Vec<LogRecord>>;
+
+    /// Every registered validator at the last committed height, by operator address.
+    #[method(name = "validators")]
+    async fn validators(&self) -> jsonrpsee::core::RpcResult<Vec<ValidatorInfo>>;
+
+    /// A delegator's stake in a validator and the rewards it can withdraw.
+    #[method(name = "getDelegation")]
+    async fn get_delegation(
+        &self,
+        validator: Address,
+        delegator: Address,
+    ) -> jsonrpsee::core::RpcResult<DelegationInfo>;
 
     /// Outbound requests waiting for the Ethereum or zk machinery, oldest first.
     #[method(name = "outbox")]

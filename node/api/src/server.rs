@@ -9,6 +9,7 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use nexus_consensus::app::tx::{self, VerifiedTx};
+use nexus_consensus::app::votes;
 use nexus_consensus::app::{App, AppError, QueryError, TxError, function_address};
 use nexus_consensus::{Backend, StoreError};
 use nexus_types::Hash32;
@@ -19,8 +20,9 @@ use crate::code;
 use crate::node::{Outcome, Published, SubmitError};
 use crate::rpc::NexusApiServer;
 use crate::types::{
-    AccountInfo, Address, BlockRecord, Bytes, FileEntry, FunctionDetails, H256, KvValue, LogRecord,
-    QueryEvent, QueryLog, QueryResult, SendTxResult, Status, TxState, TxStatus, WorkItem,
+    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, FileEntry, FunctionDetails, H256, KvValue,
+    LogRecord, QueryEvent, QueryLog, QueryResult, SendTxResult, Status, TxState, TxStatus, ValidatorInfo,
+    WorkItem,
 };
 
 /// How long `nexus_sendTx` with `wait = true` waits for the commit.
@@ -303,6 +305,41 @@ impl<N: Node> NexusApiServer for Rpc<N> {
     ) -> RpcResult<Vec<LogRecord>> {
         let limit = limit.unwrap_or(LOGS_LIMIT).min(LOGS_LIMIT) as usize;
         self.node.app().await.logs(&id.0, from_height.unwrap_or(0), limit).map_err(app_error)
+    }
+
+    async fn validators(&self) -> RpcResult<Vec<ValidatorInfo>> {
+        let app = self.node.app().await;
+        let params = app.params().ok_or_else(|| app_error(AppError::NotInitialized))?.staking.clone();
+        let set = app.validator_set_at(app.info().height + 1);
+        Ok(app
+            .validators()
+            .into_iter()
+            .map(|v| {
+                let consensus_address = votes::address_of(&v.consensus_key);
+                ValidatorInfo {
+                    operator: Address(v.operator),
+                    consensus_key: H256(v.consensus_key),
+                    consensus_address: Address(consensus_address),
+                    tokens: v.tokens,
+                    power: v.power(&params),
+                    set_power: set.get(&consensus_address).map_or(0, |k| k.power),
+                    commission_bps: v.commission_bps,
+                    commission: v.commission,
+                    jailed: v.jailed,
+                    jailed_until: (v.jailed && !v.tombstoned).then_some(v.jailed_until),
+                    tombstoned: v.tombstoned,
+                    missed: v.signing.missed,
+                }
+            })
+            .collect())
+    }
+
+    async fn get_delegation(&self, validator: Address, delegator: Address) -> RpcResult<DelegationInfo> {
+        let app = self.node.app().await;
+        let (stake, rewards) = app.delegation(&validator.0, &delegator.0).ok_or_else(|| {
+            err(code::NOT_FOUND, format!("{delegator} has no stake in a validator operated by {validator}"))
+        })?;
+        Ok(DelegationInfo { validator, delegator, stake, rewards })
     }
 
     async fn outbox(&self) -> RpcResult<Vec<WorkItem>> {

@@ -121,6 +121,52 @@ pub struct AccountInfo {
     pub pending_nonce: u64,
 }
 
+/// `nexus_validators`: one registered validator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorInfo {
+    /// The operator account.
+    pub operator: Address,
+    /// The ed25519 consensus public key.
+    pub consensus_key: H256,
+    /// The consensus address CometBFT names it by (SHA-256 of the key, first 20 bytes).
+    pub consensus_address: Address,
+    /// Tokens bonded to it, smallest unit, decimal string.
+    #[serde(with = "decimal")]
+    pub tokens: u128,
+    /// Voting power its tokens give (what it gets when the set is next decided).
+    pub power: u64,
+    /// Voting power in the set that signs the next height, 0 when outside it.
+    pub set_power: u64,
+    /// Operator's share of rewards, in basis points.
+    pub commission_bps: u16,
+    /// Commission earned and not withdrawn, decimal string.
+    #[serde(with = "decimal")]
+    pub commission: u128,
+    /// Out of the set until it unjails.
+    pub jailed: bool,
+    /// First height it may unjail at (absent when tombstoned or never jailed).
+    pub jailed_until: Option<u64>,
+    /// Jailed for good after a double-sign.
+    pub tombstoned: bool,
+    /// Precommits missed in the current downtime window.
+    pub missed: u64,
+}
+
+/// `nexus_getDelegation`: a delegator's stake in a validator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationInfo {
+    /// The validator's operator.
+    pub validator: Address,
+    /// The delegator.
+    pub delegator: Address,
+    /// Tokens the stake is worth now (after any slash), decimal string.
+    #[serde(with = "decimal")]
+    pub stake: u128,
+    /// Rewards it can withdraw, decimal string.
+    #[serde(with = "decimal")]
+    pub rewards: u128,
+}
+
 /// `nexus_getFunction`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionDetails {

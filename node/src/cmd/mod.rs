@@ -17,6 +17,7 @@ pub mod network;
 pub mod new;
 pub mod query;
 pub mod run;
+pub mod staking;
 pub mod status;
 pub mod testnet;
 pub mod tx;

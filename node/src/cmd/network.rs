@@ -51,6 +51,14 @@ pub struct NewArgs {
     /// First port: validator i uses base+10i (p2p), +1 (CometBFT RPC), +2 (node API).
     #[arg(long, default_value_t = 26_600)]
     pub base_port: u16,
+    /// Balance (smallest unit) of each validator's operator account, whose key is written to
+    /// `<home>/operator.key`.
+    #[arg(long, default_value_t = 1_000_000_000_000_000_000_000)]
+    pub operator_balance: u128,
+    /// Consensus parameters as JSON: any subset of the genesis `params` (gas, limits, `staking`);
+    /// `--chain-id` and `--chain-name` win over the file's.
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
     /// The CometBFT binary.
     #[arg(long, value_name = "PATH")]
     pub cometbft: Option<PathBuf>,
@@ -102,11 +110,30 @@ pub fn new_network(a: &NewArgs) -> anyhow::Result<Vec<Home>> {
     let dir = std::fs::canonicalize(&a.dir)?;
     let local = a.hosts.is_empty();
     let homes: Vec<Home> = (0..a.validators).map(|i| Home(dir.join(format!("validator-{i}")))).collect();
+    let params = match &a.params {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a set of genesis params", path.display()))?
+        }
+        None => Params::default(),
+    };
+    let params = Params { chain_id: a.chain_id, chain_name: a.chain_name.clone(), ..params };
     let mut validators = Vec::new();
+    let mut app_validators = Vec::new();
+    let mut accounts = Vec::new();
     let mut ids = Vec::new();
     for (i, home) in homes.iter().enumerate() {
         cometbft::init_home(&bin, &home.cometbft())?;
         let (address, pub_key) = cometbft::validator_key(&home.cometbft())?;
+        let operator = write_operator_key(home)?;
+        app_validators.push(nexus_consensus::app::GenesisValidator {
+            pub_key: cometbft::ed25519_key(&pub_key)?,
+            power: a.power,
+            operator: Some(operator),
+        });
+        accounts.push(GenesisAccount { address: operator, balance: a.operator_balance });
         validators.push(GenesisValidator {
             name: format!("validator-{i}"),
             address,
@@ -115,8 +142,7 @@ pub fn new_network(a: &NewArgs) -> anyhow::Result<Vec<Home>> {
         });
         ids.push(cometbft::node_id(&bin, &home.cometbft())?);
     }
-    let mut accounts: Vec<GenesisAccount> =
-        a.accounts.iter().map(|s| parse_account(s)).collect::<Result<_, _>>()?;
+    accounts.extend(a.accounts.iter().map(|s| parse_account(s)).collect::<Result<Vec<_>, _>>()?);
     if a.dev_accounts {
         accounts.extend(
             nexus_api::dev_accounts()
@@ -124,12 +150,7 @@ pub fn new_network(a: &NewArgs) -> anyhow::Result<Vec<Home>> {
                 .map(|d| GenesisAccount { address: d.address, balance: nexus_api::DEV_BALANCE }),
         );
     }
-    let app = Genesis {
-        params: Params { chain_id: a.chain_id, chain_name: a.chain_name.clone(), ..Params::default() },
-        accounts,
-        // The adapter takes them from the genesis file's validators at InitChain.
-        validators: Vec::new(),
-    };
+    let app = Genesis { params, accounts, validators: app_validators };
     let template = cometbft::read_json(&homes[0].genesis())?;
     let genesis = cometbft::network_genesis(&template, &app, &validators);
     cometbft::write_json(&dir.join("genesis.json"), &genesis)?;
@@ -156,6 +177,23 @@ pub fn new_network(a: &NewArgs) -> anyhow::Result<Vec<Home>> {
         )?;
     }
     Ok(homes)
+}
+
+/// Creates a validator's operator account key in `<home>/operator.key` (hex, owner-only, as
+/// CometBFT keeps its consensus key) and returns its address.
+fn write_operator_key(home: &Home) -> anyhow::Result<nexus_types::Address> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let key = k256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let path = home.0.join("operator.key");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "0x{}", hex::encode(key.to_bytes()))?;
+    Ok(nexus_consensus::app::tx::address_of(&key))
 }
 
 /// Writes a home's genesis, CometBFT config and node file.

@@ -52,6 +52,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             accounts: Vec::new(),
             hosts: Vec::new(),
             base_port: a.base_port,
+            operator_balance: 1_000_000_000_000_000_000_000,
+            params: None,
             cometbft: a.cometbft.clone(),
         })?;
     }

@@ -119,7 +119,8 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
             ports: Ports { p2p: a.p2p_port, rpc: a.cometbft_rpc_port, api: a.api_port },
             peers: a.peers,
             abci_socket: &home.abci_socket(),
-            local: false,
+            // A node listening on loopback only has peers on this machine.
+            local: a.listen.starts_with("127."),
         },
     )?;
     let (address, pub_key) = cometbft::validator_key(&home.cometbft())?;

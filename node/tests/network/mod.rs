@@ -14,6 +14,8 @@ use nexus_api::types::{BlockRecord, Bytes, H256, TxRecord};
 use nexus_api::{Client, DevAccount, NexusApiClient as _};
 use nexus_consensus::app::tx::{Msg, Tx};
 
+pub mod staking;
+
 #[path = "../common/mod.rs"]
 mod common;
 use common::examples_dir;
@@ -75,22 +77,31 @@ fn nexus() -> Command {
 impl Network {
     /// Creates (does not start) a network of `n` validators with the dev accounts funded.
     pub fn new(n: usize) -> Self {
+        Self::with_params(n, None)
+    }
+
+    /// Like [`Network::new`], with genesis `params` (JSON, any subset) given to `network new`.
+    pub fn with_params(n: usize, params: Option<serde_json::Value>) -> Self {
         let dir = tempfile::Builder::new().prefix("nx").tempdir_in("/tmp").unwrap();
         let base = free_base(n);
-        let out = nexus()
-            .args([
-                "network",
-                "new",
-                "--dev-accounts",
-                "--validators",
-                &n.to_string(),
-                "--base-port",
-                &base.to_string(),
-                "--dir",
-            ])
-            .arg(dir.path())
-            .output()
-            .unwrap();
+        let mut cmd = nexus();
+        cmd.args([
+            "network",
+            "new",
+            "--dev-accounts",
+            "--validators",
+            &n.to_string(),
+            "--base-port",
+            &base.to_string(),
+            "--dir",
+        ])
+        .arg(dir.path());
+        if let Some(params) = params {
+            let path = dir.path().join("params.json");
+            std::fs::write(&path, params.to_string()).unwrap();
+            cmd.arg("--params").arg(path);
+        }
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "nexus network new failed (is cometbft installed? scripts/install-cometbft.sh): {}",
@@ -109,6 +120,111 @@ impl Network {
             })
             .collect();
         Self { dir, validators }
+    }
+
+    /// Initializes (does not start) one more node from the network's genesis with `nexus
+    /// validator init`, peered with the genesis validators; returns its index. It validates once
+    /// its consensus key joins the set.
+    pub fn add_node(&mut self) -> usize {
+        let i = self.validators.len();
+        let home = self.dir.path().canonicalize().unwrap().join(format!("node-{i}"));
+        let config =
+            std::fs::read_to_string(self.validators[1].home.join("cometbft/config/config.toml")).unwrap();
+        let peers = config
+            .lines()
+            .find_map(|l| l.strip_prefix("persistent_peers = "))
+            .expect("validator-1 lists its peers")
+            .trim_matches('"')
+            .to_string();
+        let base = free_base(1);
+        let out = nexus()
+            .args([
+                "validator",
+                "init",
+                "--moniker",
+                &format!("node-{i}"),
+                "--listen",
+                "127.0.0.1",
+                "--peers",
+                &peers,
+            ])
+            .args(["--p2p-port", &base.to_string(), "--cometbft-rpc-port", &(base + 1).to_string()])
+            .args(["--api-port", &(base + 2).to_string(), "--home"])
+            .arg(&home)
+            .arg("--genesis")
+            .arg(self.dir.path().join("genesis.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nexus validator init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.validators.push(Validator {
+            home,
+            api: format!("http://127.0.0.1:{}", base + 2),
+            cometbft_rpc: format!("http://127.0.0.1:{}", base + 1),
+            child: None,
+        });
+        i
+    }
+
+    /// The operator account key `network new` wrote for genesis validator `i`, as hex.
+    pub fn operator_key(&self, i: usize) -> String {
+        std::fs::read_to_string(self.validators[i].home.join("operator.key")).unwrap().trim().to_string()
+    }
+
+    /// Runs the `nexus` CLI against node `i`'s API, signing with `private_key`; returns
+    /// `(success, stdout + stderr)`.
+    pub fn cli(&self, i: usize, private_key: &str, args: &[&str]) -> (bool, String) {
+        let out = nexus()
+            .args(args)
+            .args(["--rpc", &self.validators[i].api])
+            .env("NEXUS_PRIVATE_KEY", private_key)
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// The validator set CometBFT at node `i` uses for `height`: consensus address (upper hex)
+    /// → voting power.
+    pub async fn cometbft_validators(
+        &self,
+        i: usize,
+        height: u64,
+    ) -> std::collections::BTreeMap<String, u64> {
+        let r =
+            cometbft(&self.validators[i].cometbft_rpc, "validators", &[("height", height.to_string())]).await;
+        r["validators"]
+            .as_array()
+            .expect("a validator list")
+            .iter()
+            .map(|v| {
+                let address = v["address"].as_str().unwrap().to_string();
+                (address, v["voting_power"].as_str().unwrap().parse().unwrap())
+            })
+            .collect()
+    }
+
+    /// Waits until node `i`'s CometBFT runs with a set for which `accept` holds; returns the
+    /// height it was seen at.
+    pub async fn wait_set(
+        &self,
+        i: usize,
+        what: &str,
+        accept: impl Fn(&std::collections::BTreeMap<String, u64>) -> bool,
+    ) -> u64 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let h = self.height(i).await.unwrap_or(0);
+            if h > 0 && accept(&self.cometbft_validators(i, h).await) {
+                return h;
+            }
+            assert!(Instant::now() < deadline, "{what}: not seen by height {h} in {}s", PATIENCE.as_secs());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     /// Starts validator `i` (its log appends to `<home>/node.log`).
@@ -256,6 +372,26 @@ impl Network {
             client.send_tx(tx, Some(true)).await.unwrap_or_else(|e| panic!("validator-{i} refused: {e}"));
         sent.result.expect("wait = true returns the result")
     }
+}
+
+/// One request to a CometBFT RPC endpoint.
+pub async fn cometbft(rpc: &str, method: &str, params: &[(&str, String)]) -> serde_json::Value {
+    use jsonrpsee::core::client::ClientT as _;
+    let client = jsonrpsee_http_client::HttpClientBuilder::default().build(rpc).unwrap();
+    let mut p = jsonrpsee::core::params::ObjectParams::new();
+    for (k, v) in params {
+        p.insert(k, v).unwrap();
+    }
+    client.request(method, p).await.unwrap_or_else(|e| panic!("cometbft {method} at {rpc}: {e}"))
+}
+
+/// The upper-hex consensus address CometBFT names a validator home's key by.
+pub fn consensus_address(home: &std::path::Path) -> String {
+    let key: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("cometbft/config/priv_validator_key.json")).unwrap(),
+    )
+    .unwrap();
+    key["address"].as_str().unwrap().to_string()
 }
 
 impl Drop for Network {
