@@ -37,9 +37,8 @@ impl ObserverHandle {
         let (latest_tx, latest_rx) = watch::channel(None);
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
-        let retry = observer.config().poll_interval.max(Duration::from_secs(1));
         for ws in observer.config().endpoints.iter().filter_map(|e| e.ws.clone()) {
-            tasks.spawn(listen_for_heads(ws, retry, wake.clone()));
+            tasks.spawn(listen_for_heads(ws, wake.clone()));
         }
         tasks.spawn(observe_loop(observer, cursor_rx, latest_tx, wake));
         Self { cursor: cursor_tx, latest: latest_rx, _tasks: tasks }
@@ -84,9 +83,13 @@ async fn observe_loop(
     }
 }
 
-/// Wakes the observer on every new head; reconnects after `retry` whenever the connection fails
-/// or ends, so an endpoint coming back is followed again. Polling covers the gaps.
-async fn listen_for_heads(ws: Url, retry: Duration, wake: Arc<Notify>) {
+/// How long a `newHeads` listener waits before reconnecting: a dead endpoint costs one failed
+/// connection a second, and one coming back wakes the observer again within a second.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Wakes the observer on every new head; reconnects whenever the connection fails or ends, so an
+/// endpoint coming back is followed again. Polling covers the gaps.
+async fn listen_for_heads(ws: Url, wake: Arc<Notify>) {
     loop {
         // No reconnection inside alloy: a dropped connection ends the stream and this loop
         // reconnects, which cannot leave a half-dead subscription behind.
@@ -100,6 +103,6 @@ async fn listen_for_heads(ws: Url, retry: Duration, wake: Arc<Notify>) {
                 }
             }
         }
-        tokio::time::sleep(retry).await;
+        tokio::time::sleep(RECONNECT_DELAY).await;
     }
 }

@@ -186,8 +186,15 @@ pub async fn deploy_gateway(p: &RootProvider) -> Address {
 }
 
 /// Calls `callFunction(id, payload)` on `gateway` with `value` wei; returns the receipt.
-pub async fn call_gateway(p: &RootProvider, gateway: Address, id: [u8; 32], payload: &[u8], value: u64) -> Value {
-    let data = NexusGateway::callFunctionCall { functionId: id.into(), payload: payload.to_vec().into() }.abi_encode();
+pub async fn call_gateway(
+    p: &RootProvider,
+    gateway: Address,
+    id: [u8; 32],
+    payload: &[u8],
+    value: u64,
+) -> Value {
+    let data = NexusGateway::callFunctionCall { functionId: id.into(), payload: payload.to_vec().into() }
+        .abi_encode();
     send(p, Some(gateway), data, U256::from(value)).await
 }
 
@@ -288,7 +295,8 @@ fn serve(conn: TcpStream, upstream: u16, tamper: &Mutex<Tamper>) -> std::io::Res
     let mut up = BufReader::new(up);
     up.read_line(&mut status)?;
     let response = read_http_body(&mut up)?;
-    let method = serde_json::from_slice::<Value>(&request).ok().and_then(|r| r["method"].as_str().map(String::from));
+    let method =
+        serde_json::from_slice::<Value>(&request).ok().and_then(|r| r["method"].as_str().map(String::from));
     let mut answer: Value = serde_json::from_slice(&response).map_err(|_| std::io::ErrorKind::InvalidData)?;
     match (*tamper.lock().expect("tamper lock"), method.as_deref()) {
         (Tamper::BlockHash(n), Some("eth_getBlockByNumber"))
@@ -327,4 +335,13 @@ pub async fn observe_until_caught_up(
         all.extend(o.blocks);
     }
     panic!("not caught up after {rounds} observations");
+}
+
+/// Polls `ready` every 50 ms until it is true, failing after `limit`.
+pub async fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
