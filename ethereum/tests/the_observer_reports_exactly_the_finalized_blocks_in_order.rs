@@ -4,10 +4,8 @@
 
 mod common;
 
-use common::{Anvil, block, block_ref, hex32, hex_u64, mine, observe_until_caught_up};
-use nexus_ethereum::{
-    BlockRef, Endpoint, ObservationDigest, ObserveError, Observer, ObserverConfig,
-};
+use common::{Anvil, block, block_ref, hex_u64, hex32, mine, observe_until_caught_up};
+use nexus_ethereum::{BlockRef, Endpoint, ObservationDigest, ObserveError, Observer, ObserverConfig};
 
 #[tokio::test]
 async fn the_observer_reports_exactly_the_finalized_blocks_in_order() {

@@ -6,7 +6,9 @@ mod common;
 
 use alloy::primitives::{Address, Log, LogData};
 use alloy_sol_types::SolEvent;
-use common::{Anvil, DEV, block_ref, call_gateway, deploy_gateway, hex32, hex_u64, mine, observe_until_caught_up};
+use common::{
+    Anvil, DEV, block_ref, call_gateway, deploy_gateway, hex_u64, hex32, mine, observe_until_caught_up,
+};
 use nexus_ethereum::{Endpoint, Filter, NexusGateway, Observer, ObserverConfig};
 
 #[tokio::test]
@@ -39,7 +41,10 @@ async fn the_observer_reports_only_logs_its_filters_match() {
     assert_eq!(u64::from(log.log_index), hex_u64(&wanted["logs"][0]["logIndex"]));
     let decoded = NexusGateway::FunctionCalled::decode_log(&Log {
         address: Address::from(log.address),
-        data: LogData::new_unchecked(log.topics.iter().map(|t| (*t).into()).collect(), log.data.clone().into()),
+        data: LogData::new_unchecked(
+            log.topics.iter().map(|t| (*t).into()).collect(),
+            log.data.clone().into(),
+        ),
     })
     .expect("a FunctionCalled log");
     assert_eq!(decoded.functionId.0, x);
@@ -48,7 +53,8 @@ async fn the_observer_reports_only_logs_its_filters_match() {
     assert_eq!(decoded.payload.as_ref(), b"hello nexus");
 
     // The gateway filter alone: all of a's calls and nothing of b, in order.
-    let mut config = ObserverConfig::new(vec![Endpoint::http(anvil.http())], vec![Filter::gateway_calls(a.0.0)]);
+    let mut config =
+        ObserverConfig::new(vec![Endpoint::http(anvil.http())], vec![Filter::gateway_calls(a.0.0)]);
     config.max_blocks_per_observation = 64;
     let (_, blocks) = observe_until_caught_up(&Observer::new(config).expect("config"), genesis, 4).await;
     let ids: Vec<[u8; 32]> = blocks.iter().flat_map(|b| &b.logs).map(|l| l.topics[1]).collect();
