@@ -87,7 +87,7 @@ pub struct ObserverConfig {
     pub max_blocks_per_observation: u64,
     /// How often the background task polls, whatever the WebSocket says.
     pub poll_interval: Duration,
-    /// How long one endpoint may take to answer its part of an observation.
+    /// How long one endpoint may take for each step of an observation (finalized tag, headers, logs).
     pub request_timeout: Duration,
 }
 
