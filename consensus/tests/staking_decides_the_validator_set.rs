@@ -70,7 +70,7 @@ fn block(chain: &mut Chain, txs: Vec<Vec<u8>>, absent: &[u8], misbehavior: Vec<M
 
 /// Runs blocks (everyone signing) until the next one is an epoch end.
 fn to_epoch_end(chain: &mut Chain) {
-    while (chain.height + 1) % 4 != 0 {
+    while !(chain.height + 1).is_multiple_of(4) {
         block(chain, Vec::new(), &[], Vec::new());
     }
 }

@@ -637,7 +637,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
 
         let mut history: SetHistory = self.load(state_keys::VALIDATORS).unwrap_or_default();
         let next = history.at(height + 1).to_vec();
-        let mut desired = if height % sp.epoch_blocks == 0 {
+        let mut desired = if height.is_multiple_of(sp.epoch_blocks) {
             self.active_set(sp)
         } else {
             next.iter().filter(|k| !removed.contains(&k.pub_key)).copied().collect()
