@@ -14,7 +14,7 @@ use alloy::rpc::types::{Filter as RpcFilter, FilterSet, Log};
 use alloy::transports::TransportError;
 use alloy_sol_types::SolEvent;
 use futures_util::{StreamExt, TryStreamExt, future::try_join_all, stream};
-use nexus_types::{EthBlock, EthLog};
+use nexus_types::{EthBlock, EthLog, EthLogFilter};
 use std::time::Duration;
 use url::Url;
 
@@ -43,6 +43,16 @@ impl Filter {
             address: Some(gateway),
             topics: [Some(NexusGateway::FunctionCalled::SIGNATURE_HASH.0), None, None, None],
         }
+    }
+
+    /// The observer's form of a function's manifest filter; `None` if it constrains more than four
+    /// topics, which no log has.
+    pub fn from_manifest(filter: &EthLogFilter) -> Option<Self> {
+        let mut topics = [None; 4];
+        for (slot, topic) in topics.iter_mut().zip(&filter.topics) {
+            *slot = *topic;
+        }
+        (filter.topics.len() <= 4).then_some(Self { address: filter.address, topics })
     }
 
     /// Whether a log from `address` with `topics` matches.
@@ -501,6 +511,14 @@ mod tests {
         assert!(!f.matches(&[1; 20], &[[2; 32]]), "topic 1 is missing");
         assert!(!f.matches(&[3; 20], &[[9; 32], [2; 32]]));
         assert!(Filter::default().matches(&[3; 20], &[]));
+    }
+
+    #[test]
+    fn manifest_filters_convert_when_they_fit_four_topics() {
+        let m = EthLogFilter { address: Some([1; 20]), topics: vec![None, Some([2; 32])] };
+        let f = Filter::from_manifest(&m).expect("two topics fit");
+        assert_eq!(f, Filter { address: Some([1; 20]), topics: [None, Some([2; 32]), None, None] });
+        assert!(Filter::from_manifest(&EthLogFilter { address: None, topics: vec![None; 5] }).is_none());
     }
 
     #[test]
