@@ -53,6 +53,8 @@ async fn a_bonded_validator_joins_at_the_epoch_and_unbonding_waits_out_the_perio
     let json = &out[out.find('{').unwrap()..=out.rfind('}').unwrap()];
     let record: serde_json::Value = serde_json::from_str(json).unwrap();
     let unbonded_at = record["height"].as_u64().unwrap();
+    // The result came from the new node; the one queried below may be a block behind.
+    net.wait_height(0, unbonded_at).await;
     let unbonded_time = client.get_block(Some(unbonded_at)).await.unwrap().time_ns;
     let after_fee = client.get_account(Address(operator.address)).await.unwrap().balance;
     // Undelegating pays out the rewards earned so far (a fraction of a token), not the stake.
