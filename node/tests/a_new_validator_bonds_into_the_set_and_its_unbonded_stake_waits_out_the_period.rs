@@ -31,19 +31,7 @@ async fn a_bonded_validator_joins_at_the_epoch_and_unbonding_waits_out_the_perio
     let joined_at =
         net.wait_set(0, "the new validator in the set", |set| set.get(&joiner) == Some(&10)).await;
     assert_eq!(net.cometbft_validators(0, joined_at).await.len(), 5);
-    net.wait_height(0, joined_at + 2).await;
-    let commit = network::cometbft(
-        &net.validators[0].cometbft_rpc,
-        "commit",
-        &[("height", (joined_at + 1).to_string())],
-    )
-    .await;
-    let signed = commit["signed_header"]["commit"]["signatures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["validator_address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&joiner)));
-    assert!(signed, "the new validator does not sign");
+    net.wait_signed(0, &joiner, joined_at).await;
 
     let client = net.client(0).await;
     let before = client.get_account(Address(operator.address)).await.unwrap().balance;

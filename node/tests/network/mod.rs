@@ -227,6 +227,25 @@ impl Network {
         }
     }
 
+    /// Waits until a commit after `from` (as node `i` serves them) carries a precommit of the
+    /// validator with consensus `address`; a validator that joined late may miss a few.
+    pub async fn wait_signed(&self, i: usize, address: &str, from: u64) -> u64 {
+        for h in from + 1..=from + 20 {
+            self.wait_height(i, h + 1).await;
+            let commit =
+                cometbft(&self.validators[i].cometbft_rpc, "commit", &[("height", h.to_string())]).await;
+            let signed = commit["signed_header"]["commit"]["signatures"]
+                .as_array()
+                .expect("commit signatures")
+                .iter()
+                .any(|s| s["validator_address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(address)));
+            if signed {
+                return h;
+            }
+        }
+        panic!("validator {address} signed none of the 20 commits after height {from}");
+    }
+
     /// Starts validator `i` (its log appends to `<home>/node.log`).
     pub fn start(&mut self, i: usize) {
         self.start_with_env(i, &[]);
