@@ -1,13 +1,16 @@
 //! Proves one benchmark guest at its benchmark size and prints the measurements BENCHMARKS.md
 //! reports: `cargo run --release -p nexus-zkvm --example prove_guest -- <guest> [size]` with
 //! guest one of fib (n), keccak (permutations), sha256 (bytes), sort (elements), matmul (n),
-//! sieve (limit). Peak RSS is the process's, so run one guest per process.
+//! sieve (limit), ecdsa (one secp256k1 signature check; size unused). Executions longer than
+//! one segment (2^20 cycles) are proven in several. Peak RSS is the process's, so run one
+//! guest per process.
 
 use std::time::Instant;
 
 use nexus_zkvm::cli::{peak_rss_bytes, simd_level};
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::{Proof, prove_program, verify_program};
+use sha2::Digest;
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -18,6 +21,19 @@ fn cpu_seconds() -> f64 {
 
 fn words(ws: &[u32]) -> Vec<u8> {
     ws.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// A valid signature by a fixed key: SEC1 compressed key || prehash || signature.
+fn ecdsa_input() -> Vec<u8> {
+    use k256::ecdsa::SigningKey;
+    use k256::ecdsa::signature::hazmat::PrehashSigner;
+    let key = SigningKey::from_slice(&[0x42; 32]).expect("valid scalar");
+    let prehash: [u8; 32] = sha2::Sha256::digest(b"nexus zkvm ecdsa benchmark").into();
+    let (sig, _): (k256::ecdsa::Signature, _) = key.sign_prehash(&prehash).expect("signs");
+    let mut input = key.verifying_key().to_encoded_point(true).as_bytes().to_vec();
+    input.extend_from_slice(&prehash);
+    input.extend_from_slice(&sig.to_bytes());
+    input
 }
 
 fn main() {
@@ -31,6 +47,7 @@ fn main() {
         "sort" => words(&[size.unwrap_or(4096), 12345]),
         "matmul" => words(&[size.unwrap_or(32), 7]),
         "sieve" => words(&[size.unwrap_or(100_000)]),
+        "ecdsa" => ecdsa_input(),
         other => panic!("unknown guest {other}"),
     };
     let path = format!("{}/../guests/out/{name}.elf", env!("CARGO_MANIFEST_DIR"));
@@ -50,9 +67,10 @@ fn main() {
     verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
     let warm_ms = t2.elapsed().as_secs_f64() * 1e3;
     println!(
-        "{name}: cycles {} | wall {wall:.2} s | cpu {cpu:.2} s | {:.0} cycles/cpu-s | peak RSS {:.0} MiB | \
+        "{name}: cycles {} | segments {} | wall {wall:.2} s | cpu {cpu:.2} s | {:.0} cycles/cpu-s | peak RSS {:.0} MiB | \
          proof {} KiB | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
         proven.cycles,
+        proof.segments.len(),
         proven.cycles as f64 / cpu,
         peak_rss_bytes().unwrap_or(0) as f64 / 1048576.0,
         bytes.len() / 1024,

@@ -191,7 +191,7 @@ pub struct ProveSummary {
     pub exit_code: u32,
     /// Cycles executed.
     pub cycles: u64,
-    /// Segments proven (1 until continuations land).
+    /// Segments proven (one STARK each, chained by their boundary memory states).
     pub segments: u32,
     /// Wall-clock proving time in seconds.
     pub prove_seconds: f64,
@@ -232,7 +232,7 @@ pub fn prove(
         output_hex: hex::encode(&file.output),
         exit_code: file.exit_code,
         cycles: proven.cycles,
-        segments: 1,
+        segments: file.proof.segments.len() as u32,
         prove_seconds,
         peak_rss_bytes: peak_rss_bytes(),
         proof_bytes: encoded.len(),

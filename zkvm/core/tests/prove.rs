@@ -14,7 +14,9 @@ use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
 use nexus_zkvm::stark::config::PARAMS_V2;
 use nexus_zkvm::stark::trace::generate;
-use nexus_zkvm::stark::{Proof, VerifyError, prove_program, prove_witness, verify_program};
+use nexus_zkvm::stark::{
+    MAX_LOG_CPU_HEIGHT, Proof, VerifyError, prove_program, prove_witnesses, verify_program,
+};
 use p3_field::PrimeCharacteristicRing;
 
 const A0: u32 = 10;
@@ -281,8 +283,8 @@ fn every_column_of_every_table_is_constrained() {
     let elf = all_ops_program();
     let program = Program::from_elf(&elf).expect("loads");
     let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
-    let witness = generate(&program, b"", 1 << 20).expect("traces");
-    prove_witness(&program, &witness, &PARAMS_V2).expect("honest witness proves");
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V2).expect("honest witness proves");
     let cases: Vec<(usize, Table, usize, &str)> = Table::ALL
         .iter()
         .enumerate()
@@ -315,7 +317,7 @@ fn every_column_of_every_table_is_constrained() {
                         row[col] += nexus_zkvm::stark::config::Val::ONE;
                     }
                     let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        prove_witness(&program, &bad, &PARAMS_V2)
+                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V2)
                             .map(|proof| verify_program(&program, b"", &output, 0, &proof))
                     }));
                     if let Ok(Ok(Ok(()))) = outcome {

@@ -2,10 +2,11 @@
 //!
 //! Buses (LogUp, one message = one tuple; `+` produces, `-` consumes):
 //! - `rom` (pc, decoded fields…): CPU `+1` per cycle, program ROM `-mult`.
-//! - `mem` (addr, lo, hi, ts): offline memory checking. Each CPU access consumes the previous
-//!   (value, timestamp) of its address and produces the new one; the boundary table produces the
-//!   initial state at ts 0 and consumes the final one. Registers live at `REG_BASE + r`.
-//! - `image` (addr, lo, hi): boundary rows initialised from the ELF consume the image entry.
+//! - `mem` (addr, lo, hi, ts): offline memory checking within one segment. Each CPU access
+//!   consumes the previous (value, timestamp) of its address and produces the new one; the
+//!   boundary table produces the segment's initial state at ts 0 and consumes the final one.
+//!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
+//!   (the verifier rebuilds them from the state chained across segments, see `stark::verify`).
 //! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1`, ALU tables `-mult`; the shift
 //!   and division tables also send requests to the multiplier and comparator.
 //! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
@@ -17,7 +18,10 @@
 //!   multiplicity column.
 //!
 //! Words are two 16-bit limbs `(lo, hi)`; every limb written to a register or memory is range
-//! checked where it is produced (ALU outputs) or comes from public data (image, input, ROM).
+//! checked where it is produced (ALU outputs) or comes from public data (boundary, input, ROM).
+//!
+//! CPU public values: the segment's first pc, the pc after its last row, and whether it is the
+//! last segment (only the last one may halt or end before its final row).
 
 use std::sync::Arc;
 
@@ -80,19 +84,27 @@ columns!(
 );
 
 columns!(
-    /// Memory boundary: one row per touched or initialised address, sorted by address.
-    boundary { addr, init_lo, init_hi, fin_lo, fin_hi, fin_ts, is_real, in_image, g_lo, g_hi }
+    /// Memory boundary preprocessed columns: one row per address the segment touches (unique,
+    /// increasing), with its value at the segment's start and end.
+    boundary { addr, init_lo, init_hi, fin_lo, fin_hi, is_real }
 );
 
 columns!(
-    /// ELF image preprocessed columns.
-    image { addr, lo, hi, is_entry }
+    /// Memory boundary main columns: the timestamp of each address's last access.
+    boundary_main { fin_ts }
 );
 
-columns!(
-    /// ELF image main columns.
-    image_main { mult }
-);
+/// CPU public values.
+pub mod cpu_pv {
+    /// pc of the segment's first row.
+    pub const START_PC: usize = 0;
+    /// pc after the segment's last row (non-final segments).
+    pub const END_PC: usize = 1;
+    /// 1 for the last segment, 0 otherwise.
+    pub const IS_LAST: usize = 2;
+    /// Number of CPU public values.
+    pub const COUNT: usize = 3;
+}
 
 columns!(
     /// Public I/O preprocessed columns: `free` rows (input) take any multiplicity, the others
@@ -126,10 +138,8 @@ pub enum Table {
     Cpu,
     /// Decoded program (preprocessed).
     Rom,
-    /// Initial and final memory state.
+    /// The segment's initial and final memory state (preprocessed addresses and values).
     Boundary,
-    /// ELF image (preprocessed).
-    Image,
     /// Public input, output and exit code (preprocessed).
     Io,
     /// 16-bit and byte range checks (preprocessed).
@@ -152,11 +162,10 @@ pub enum Table {
 
 impl Table {
     /// All tables in proof order.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 12] = [
         Table::Cpu,
         Table::Rom,
         Table::Boundary,
-        Table::Image,
         Table::Io,
         Table::Range,
         Table::AddSub,
@@ -173,8 +182,7 @@ impl Table {
         match self {
             Table::Cpu => cpu::NAMES,
             Table::Rom => rom_main::NAMES,
-            Table::Boundary => boundary::NAMES,
-            Table::Image => image_main::NAMES,
+            Table::Boundary => boundary_main::NAMES,
             Table::Io => io_main::NAMES,
             Table::Range => range_main::NAMES,
             Table::AddSub => addsub::NAMES,
@@ -193,7 +201,7 @@ impl Table {
 pub struct VmAir {
     /// Which table.
     pub table: Table,
-    /// Preprocessed columns (ROM, image, I/O, range), shared between prover and verifier.
+    /// Preprocessed columns (ROM, boundary, I/O, range), shared between prover and verifier.
     pub preprocessed: Option<Arc<RowMajorMatrix<crate::stark::config::Val>>>,
 }
 
@@ -214,7 +222,7 @@ impl BaseAir<Val> for VmAir {
 
     fn num_public_values(&self) -> usize {
         match self.table {
-            Table::Cpu => 1,
+            Table::Cpu => cpu_pv::COUNT,
             _ => 0,
         }
     }
@@ -222,7 +230,6 @@ impl BaseAir<Val> for VmAir {
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self.table {
             Table::Cpu => vec![cpu::is_real, cpu::pc, cpu::clk],
-            Table::Boundary => vec![boundary::addr, boundary::is_real],
             _ => vec![],
         }
     }
@@ -238,7 +245,6 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for VmAir {
             Table::Cpu => eval_cpu(builder),
             Table::Rom => eval_rom(builder),
             Table::Boundary => eval_boundary(builder),
-            Table::Image => eval_image(builder),
             Table::Io => eval_io(builder),
             Table::Range => eval_range(builder),
             Table::AddSub => eval_addsub(builder),
@@ -277,7 +283,8 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let n = main.next_slice().to_vec();
     let x = |i: usize| -> AB::Expr { l[i].into() };
     let nx = |i: usize| -> AB::Expr { n[i].into() };
-    let pv0: AB::Expr = b.public_values()[0].into();
+    let pv = |i: usize| -> AB::Expr { b.public_values()[i].into() };
+    let (start_pc, end_pc, is_last) = (pv(cpu_pv::START_PC), pv(cpu_pv::END_PC), pv(cpu_pv::IS_LAST));
     let two16 = c::<AB>(1 << 16);
     let one = AB::Expr::ONE;
     let real = x(cpu::is_real);
@@ -297,9 +304,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         b.assert_bool(x(col));
     }
 
-    // Start, step and end of the execution.
+    // Start, step and end of the segment.
     b.when_first_row().assert_one(x(cpu::is_real));
-    b.when_first_row().assert_eq(x(cpu::pc), pv0);
+    b.when_first_row().assert_eq(x(cpu::pc), start_pc);
     b.when_first_row().assert_zero(x(cpu::clk));
     {
         let mut t = b.when_transition();
@@ -310,7 +317,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         t.assert_zero((x(cpu::is_real) - nx(cpu::is_real)) * (one.clone() - x(cpu::s_halt)));
         t.assert_zero(x(cpu::s_halt) * nx(cpu::is_real));
     }
-    b.when_last_row().assert_zero(x(cpu::is_real) * (one.clone() - x(cpu::s_halt)));
+    // The last segment ends at a HALT; the others run every row (they cannot halt: their I/O
+    // table has no exit row) and hand their next pc to the following segment.
+    b.when_last_row().assert_zero(is_last.clone() * x(cpu::is_real) * (one.clone() - x(cpu::s_halt)));
+    b.when_last_row().assert_zero((one.clone() - is_last.clone()) * (one.clone() - x(cpu::is_real)));
+    b.when_last_row().assert_zero((one.clone() - is_last) * (x(cpu::next_pc) - end_pc));
 
     // The instruction at pc is the ROM's.
     let rom_fields: Vec<AB::Expr> = (cpu::pc..=cpu::pc).chain(cpu::alu_op..=cpu::f_sub).map(x).collect();
@@ -480,62 +491,26 @@ fn eval_rom<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 }
 
 fn eval_boundary<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
-    let main = b.main();
-    let l = main.current_slice().to_vec();
-    let n = main.next_slice().to_vec();
-    let x = |i: usize| -> AB::Expr { l[i].into() };
-    let nx = |i: usize| -> AB::Expr { n[i].into() };
-    let one = AB::Expr::ONE;
-    b.assert_bool(x(boundary::is_real));
-    b.assert_bool(x(boundary::in_image));
-    b.assert_zero(x(boundary::in_image) * (one.clone() - x(boundary::is_real)));
-    // Words outside the image start at zero.
-    b.assert_zero((one.clone() - x(boundary::in_image)) * x(boundary::init_lo));
-    b.assert_zero((one.clone() - x(boundary::in_image)) * x(boundary::init_hi));
-    {
-        // Addresses strictly increase, so each address has one initial and one final entry:
-        // next = addr + 1 + g with g < 2^29 (and every address < 2^29 + 32, so no wrap mod p).
-        let mut t = b.when_transition();
-        t.assert_zero(nx(boundary::is_real) * (one.clone() - x(boundary::is_real)));
-        t.assert_zero(
-            nx(boundary::is_real)
-                * (nx(boundary::addr)
-                    - x(boundary::addr)
-                    - one.clone()
-                    - x(boundary::g_lo)
-                    - c::<AB>(1 << 16) * x(boundary::g_hi)),
-        );
-    }
-    let real = x(boundary::is_real);
-    send(b, "r16", vec![x(boundary::g_lo)], real.clone());
-    send(b, "r16", vec![x(boundary::g_hi)], real.clone());
-    send(b, "r16", vec![x(boundary::g_hi) + c::<AB>((1 << 16) - (1 << 13))], real.clone());
+    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
+    let fin_ts: AB::Expr = b.main().current_slice()[boundary_main::fin_ts].into();
+    let real = p[boundary::is_real].clone();
     send(
         b,
         "mem",
-        vec![x(boundary::addr), x(boundary::init_lo), x(boundary::init_hi), AB::Expr::ZERO],
+        vec![
+            p[boundary::addr].clone(),
+            p[boundary::init_lo].clone(),
+            p[boundary::init_hi].clone(),
+            AB::Expr::ZERO,
+        ],
         real.clone(),
     );
     recv(
         b,
         "mem",
-        vec![x(boundary::addr), x(boundary::fin_lo), x(boundary::fin_hi), x(boundary::fin_ts)],
+        vec![p[boundary::addr].clone(), p[boundary::fin_lo].clone(), p[boundary::fin_hi].clone(), fin_ts],
         real,
     );
-    send(
-        b,
-        "image",
-        vec![x(boundary::addr), x(boundary::init_lo), x(boundary::init_hi)],
-        x(boundary::in_image),
-    );
-}
-
-fn eval_image<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
-    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
-    let mult: AB::Expr = b.main().current_slice()[image_main::mult].into();
-    // Every image word must be claimed by exactly one boundary row.
-    b.assert_eq(mult.clone(), p[image::is_entry].clone());
-    provide(b, "image", vec![p[image::addr].clone(), p[image::lo].clone(), p[image::hi].clone()], mult);
 }
 
 fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {

@@ -27,6 +27,7 @@ pub mod security;
 pub mod subword;
 pub mod trace;
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -37,28 +38,47 @@ use p3_util::log2_strict_usize;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use self::air::{Table, VmAir};
+use self::air::{REG_BASE, Table, VmAir};
 use self::config::{Config, PARAMS_V2, Params, Val, make_config, params_by_id};
-use self::security::{SecurityReport, security_report};
-use self::trace::{Witness, generate, height, preprocessed};
+use self::security::{SecurityReport, combined_report, security_report};
+use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
 use crate::elf::{Program, ProgramId};
-use crate::emu::{bytes_to_tape, tape_to_bytes};
+use crate::emu::{bytes_to_tape, run_program};
 
 /// Largest CPU table a proof may claim: timestamps `4·clk + 4` must stay below 2^24.
 pub const MAX_LOG_CPU_HEIGHT: usize = 21;
 /// Largest height any other table may claim (bounds the verifier's work).
 pub const MAX_LOG_HEIGHT: usize = 24;
+/// Default segment length: 2^20 cycles.
+pub const DEFAULT_LOG_SEGMENT: usize = 20;
+/// Smallest segment length accepted (a non-final segment fills its CPU table exactly).
+pub const MIN_LOG_SEGMENT: usize = 3;
 
-/// A proof that a program, run on a public input, produced a public output and exit code.
+/// A proof that a program, run on a public input, produced a public output and exit code: one
+/// STARK per segment, chained by the boundary data each segment carries.
 #[derive(Serialize, Deserialize)]
 pub struct Proof {
     /// Parameter set the proof was made with.
     pub params_id: u32,
     /// The program proven.
     pub program_id: [u8; 32],
-    /// Cycles executed (informational; bounded by the CPU table height).
+    /// Cycles executed (informational; bounded by the segments' CPU table heights).
     pub cycles: u64,
-    /// The STARK.
+    /// The segments, in execution order.
+    pub segments: Vec<SegmentProof>,
+}
+
+/// One segment of a [`Proof`].
+#[derive(Serialize, Deserialize)]
+pub struct SegmentProof {
+    /// pc after the segment's last instruction, where the next segment starts (0 in the last).
+    pub end_pc: u32,
+    /// Every address the segment touches and its value at the segment's end, by increasing
+    /// address; the values at its start are the verifier's chained state.
+    pub touched: Vec<(u32, u32)>,
+    /// Output tape indices written in this segment, increasing.
+    pub outputs: Vec<u32>,
+    /// The segment's STARK.
     pub stark: BatchProof<Config>,
 }
 
@@ -68,7 +88,10 @@ pub enum ProveError {
     /// Trace generation failed (trap, unsupported instruction, ...).
     #[error(transparent)]
     Trace(#[from] trace::TraceError),
-    /// The execution needs a CPU table taller than one proof allows.
+    /// The requested segment length is not one a proof can have.
+    #[error("segment length 2^{0} cycles outside 2^{MIN_LOG_SEGMENT}..=2^{MAX_LOG_CPU_HEIGHT}")]
+    SegmentLength(usize),
+    /// A segment needs a CPU table taller than one proof allows.
     #[error("{0} cycles exceed one segment (2^{MAX_LOG_CPU_HEIGHT})")]
     TooLong(u64),
     /// The STARK prover rejected the witness (a bug: honest traces always satisfy the AIRs).
@@ -91,43 +114,57 @@ pub enum VerifyError {
     /// Table heights are missing or out of bounds for this program and public data.
     #[error("proof shape does not match the program and public data: {0}")]
     Shape(String),
-    /// The output is not representable as a tape (cannot happen for byte strings; kept for symmetry).
-    #[error("bad public output")]
-    BadOutput,
+    /// A segment's boundary data is malformed or the segments do not chain into one execution
+    /// producing the claimed output.
+    #[error("segment {segment}: {reason}")]
+    Boundary {
+        /// Index of the offending segment (the segment count when the whole chain is at fault).
+        segment: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// The STARK did not verify.
-    #[error("STARK verification failed: {0}")]
-    Stark(String),
+    #[error("segment {segment}: STARK verification failed: {reason}")]
+    Stark {
+        /// Index of the segment whose STARK failed.
+        segment: usize,
+        /// The verifier's message.
+        reason: String,
+    },
 }
 
-/// The AIRs of every table for a program and its public data.
-pub fn airs_for(program: &Program, input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> Vec<VmAir> {
+/// The AIRs of every table for a segment of `program`.
+pub fn airs_for(program: &Program, input_tape: &[u32], facts: &SegmentFacts) -> Vec<VmAir> {
     Table::ALL
         .iter()
-        .zip(preprocessed(program, input_tape, output_tape, exit_code))
+        .zip(preprocessed(program, input_tape, facts))
         .map(|(&table, pre)| VmAir { table, preprocessed: pre })
         .collect()
 }
 
 /// Everything the preprocessed commitment and the lookup layout depend on.
-fn data_key(params: &Params, program: &Program, public: &PublicData<'_>, degree_bits: &[usize]) -> [u8; 32] {
+fn data_key(
+    params: &Params,
+    program: &Program,
+    input_tape: &[u32],
+    facts: &SegmentFacts,
+    degree_bits: &[usize],
+) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"nexus-zkvm prover data v1");
+    h.update(b"nexus-zkvm prover data v2");
     h.update(params.id.to_le_bytes());
     h.update(program.program_id().0);
-    for tape in [public.input_tape, public.output_tape] {
-        h.update((tape.len() as u64).to_le_bytes());
-        tape.iter().for_each(|w| h.update(w.to_le_bytes()));
-    }
-    h.update(public.exit_code.to_le_bytes());
+    let words =
+        |h: &mut Sha256, ws: &mut dyn Iterator<Item = u32>| ws.for_each(|w| h.update(w.to_le_bytes()));
+    h.update((input_tape.len() as u64).to_le_bytes());
+    words(&mut h, &mut input_tape.iter().copied());
+    h.update((facts.outputs.len() as u64).to_le_bytes());
+    words(&mut h, &mut facts.outputs.iter().flat_map(|&(i, w)| [i, w]));
+    words(&mut h, &mut facts.exit_code.map_or([0, 0], |c| [1, c]).into_iter());
+    h.update((facts.state.len() as u64).to_le_bytes());
+    words(&mut h, &mut facts.state.iter().flat_map(|r| [r.addr, r.init, r.fin]));
     degree_bits.iter().for_each(|&b| h.update((b as u64).to_le_bytes()));
     h.finalize().into()
-}
-
-/// The public facts a proof is about.
-struct PublicData<'a> {
-    input_tape: &'a [u32],
-    output_tape: &'a [u32],
-    exit_code: u32,
 }
 
 /// A cached preprocessed commitment and the key it was made for.
@@ -172,33 +209,52 @@ fn prover_data(
     Ok(data)
 }
 
-/// Proves already generated traces (exposed so soundness tests can prove tampered witnesses).
-pub fn prove_witness(program: &Program, witness: &Witness, params: &Params) -> Result<Proof, ProveError> {
+/// The public values of every table of a segment.
+fn public_values(facts: &SegmentFacts) -> Vec<Vec<Val>> {
+    Table::ALL.iter().map(|t| if *t == Table::Cpu { facts.public_values() } else { vec![] }).collect()
+}
+
+/// Proves one segment's traces (exposed so soundness tests can prove tampered witnesses).
+pub fn prove_segment(
+    program: &Program,
+    witness: &Witness,
+    params: &Params,
+) -> Result<SegmentProof, ProveError> {
     let config = make_config(params);
-    let airs = airs_for(program, &witness.input_tape, &witness.output_tape, witness.exit_code);
+    let airs = airs_for(program, &witness.input_tape, &witness.facts);
     let degree_bits: Vec<usize> = witness.traces.iter().map(|t| log2_strict_usize(t.height())).collect();
     if degree_bits[0] > MAX_LOG_CPU_HEIGHT {
         return Err(ProveError::TooLong(witness.cycles));
     }
-    let public = PublicData {
-        input_tape: &witness.input_tape,
-        output_tape: &witness.output_tape,
-        exit_code: witness.exit_code,
-    };
-    let key = data_key(params, program, &public, &degree_bits);
+    let key = data_key(params, program, &witness.input_tape, &witness.facts, &degree_bits);
     let prover_data = prover_data(&config, &airs, &degree_bits, key).map_err(ProveError::Stark)?;
     let traces: Vec<&RowMajorMatrix<Val>> = witness.traces.iter().collect();
-    let public: Vec<Vec<Val>> = Table::ALL
-        .iter()
-        .map(|t| match t {
-            Table::Cpu => vec![air::f(program.entry)],
-            _ => vec![],
-        })
-        .collect();
+    let public = public_values(&witness.facts);
     let instances = StarkInstance::new_multiple(&airs, &traces, &public);
     let stark =
         prove_batch(&config, &instances, &prover_data).map_err(|e| ProveError::Stark(format!("{e:?}")))?;
-    Ok(Proof { params_id: params.id, program_id: program.program_id().0, cycles: witness.cycles, stark })
+    let facts = &witness.facts;
+    Ok(SegmentProof {
+        end_pc: facts.end_pc,
+        touched: facts.state.iter().map(|r| (r.addr, r.fin)).collect(),
+        outputs: facts.outputs.iter().map(|&(i, _)| i).collect(),
+        stark,
+    })
+}
+
+/// Proves already generated segment traces, in execution order, as one proof.
+pub fn prove_witnesses(
+    program: &Program,
+    witnesses: &[Witness],
+    params: &Params,
+) -> Result<Proof, ProveError> {
+    let segments = witnesses.iter().map(|w| prove_segment(program, w, params)).collect::<Result<_, _>>()?;
+    Ok(Proof {
+        params_id: params.id,
+        program_id: program.program_id().0,
+        cycles: witnesses.iter().map(|w| w.cycles).sum(),
+        segments,
+    })
 }
 
 /// The result of proving: what the guest output and the proof of it.
@@ -211,21 +267,49 @@ pub struct Proven {
     pub cycles: u64,
     /// The proof.
     pub proof: Proof,
-    /// Its soundness estimates.
+    /// Its soundness estimates (see [`security::combined_report`]).
     pub security: SecurityReport,
 }
 
-/// Runs and proves `program` on `input` with the default parameters.
+/// Runs and proves `program` on `input` with the default parameters and segment length.
 pub fn prove_program(program: &Program, input: &[u8]) -> Result<Proven, ProveError> {
-    let witness = generate(program, input, 1 << MAX_LOG_CPU_HEIGHT)?;
-    let proof = prove_witness(program, &witness, &PARAMS_V2)?;
-    let output = tape_to_bytes(&witness.output_tape).unwrap_or_default();
-    let airs = airs_for(program, &witness.input_tape, &witness.output_tape, witness.exit_code);
-    let security = security_report(&PARAMS_V2, &airs, &proof.stark.degree_bits);
-    Ok(Proven { output, exit_code: witness.exit_code, cycles: witness.cycles, proof, security })
+    prove_program_segmented(program, input, DEFAULT_LOG_SEGMENT)
+}
+
+/// Runs and proves `program` on `input` in segments of `2^log_segment` cycles.
+pub fn prove_program_segmented(
+    program: &Program,
+    input: &[u8],
+    log_segment: usize,
+) -> Result<Proven, ProveError> {
+    if !(MIN_LOG_SEGMENT..=MAX_LOG_CPU_HEIGHT).contains(&log_segment) {
+        return Err(ProveError::SegmentLength(log_segment));
+    }
+    // A plain run first: a trap or malformed output then fails in milliseconds rather than
+    // after the segments before it were proven.
+    let run = run_program(program, input, crate::DEFAULT_MAX_CYCLES).map_err(trace::TraceError::from)?;
+    let params = PARAMS_V2;
+    let mut segments = Vec::new();
+    let mut reports = Vec::new();
+    for_each_segment(program, input, log_segment, crate::DEFAULT_MAX_CYCLES, |witness| {
+        let proof = prove_segment(program, &witness, &params)?;
+        let airs = airs_for(program, &witness.input_tape, &witness.facts);
+        reports.push(security_report(&params, &airs, &proof.stark.degree_bits));
+        segments.push(proof);
+        Ok::<(), ProveError>(())
+    })?;
+    let security = combined_report(&reports).expect("an execution has at least one segment");
+    let proof =
+        Proof { params_id: params.id, program_id: program.program_id().0, cycles: run.cycles, segments };
+    Ok(Proven { output: run.output, exit_code: run.exit_code, cycles: run.cycles, proof, security })
 }
 
 /// Verifies that `program` run on `input` outputs `output` and exits with `exit_code`.
+///
+/// The verifier replays the memory state across segments: it starts from the program image
+/// (registers zero, pc at the entry), gives each segment the current values of the addresses it
+/// declares as its boundary's initial values and the current pc as its start, then applies the
+/// segment's final values and end pc. See zkvm/STATUS.md for the soundness argument.
 pub fn verify_program(
     program: &Program,
     input: &[u8],
@@ -238,48 +322,114 @@ pub fn verify_program(
     if proof.program_id != id.0 {
         return Err(VerifyError::WrongProgram(ProgramId(proof.program_id).to_hex()));
     }
+    if proof.segments.is_empty() {
+        return Err(VerifyError::Shape("no segments".into()));
+    }
     let input_tape = bytes_to_tape(input);
     let output_tape = bytes_to_tape(output);
-    let airs = airs_for(program, &input_tape, &output_tape, exit_code);
-    let bits = &proof.stark.degree_bits;
+    // Data words at byte addresses from 2^31 are outside the proven address space (their word
+    // addresses would collide with the registers' slots), and no proven access reaches them.
+    let mut memory: BTreeMap<u32, u32> =
+        program.image.iter().filter(|&(&a, _)| a < 1 << 31).map(|(&a, &w)| (a >> 2, w)).collect();
+    let mut written = vec![false; output_tape.len()];
+    let mut pc = program.entry;
+    let count = proof.segments.len();
+    for (k, seg) in proof.segments.iter().enumerate() {
+        let bad = |reason: String| VerifyError::Boundary { segment: k, reason };
+        let last = k + 1 == count;
+        if last && seg.end_pc != 0 {
+            return Err(bad("the last segment has an end pc".into()));
+        }
+        if !last && program.fetch(seg.end_pc).is_none() {
+            return Err(bad(format!("end pc {:#x} is not an instruction's address", seg.end_pc)));
+        }
+        let mut state = Vec::with_capacity(seg.touched.len());
+        for (j, &(addr, fin)) in seg.touched.iter().enumerate() {
+            if addr >= REG_BASE + 32 || (j > 0 && addr <= seg.touched[j - 1].0) {
+                return Err(bad(format!("boundary address {addr:#x} out of range or out of order")));
+            }
+            state.push(StateRow { addr, init: memory.get(&addr).copied().unwrap_or(0), fin });
+        }
+        let mut outputs = Vec::with_capacity(seg.outputs.len());
+        for &i in &seg.outputs {
+            match written.get_mut(i as usize) {
+                Some(w) if !*w => *w = true,
+                _ => return Err(bad(format!("output index {i} out of range or written twice"))),
+            }
+            outputs.push((i, output_tape[i as usize]));
+        }
+        let facts = SegmentFacts {
+            start_pc: pc,
+            end_pc: seg.end_pc,
+            exit_code: last.then_some(exit_code),
+            outputs,
+            state,
+        };
+        verify_segment(program, &params, &input_tape, &facts, &seg.stark).map_err(|e| match e {
+            SegmentError::Shape(s) => VerifyError::Shape(format!("segment {k}: {s}")),
+            SegmentError::Stark(reason) => VerifyError::Stark { segment: k, reason },
+        })?;
+        for r in &facts.state {
+            memory.insert(r.addr, r.fin);
+        }
+        pc = seg.end_pc;
+    }
+    if let Some(i) = written.iter().position(|w| !w) {
+        return Err(VerifyError::Boundary {
+            segment: count,
+            reason: format!("output word {i} never written"),
+        });
+    }
+    Ok(())
+}
+
+/// Why one segment's STARK was rejected.
+enum SegmentError {
+    Shape(String),
+    Stark(String),
+}
+
+/// Verifies one segment's STARK against its facts.
+fn verify_segment(
+    program: &Program,
+    params: &Params,
+    input_tape: &[u32],
+    facts: &SegmentFacts,
+    stark: &BatchProof<Config>,
+) -> Result<(), SegmentError> {
+    let airs = airs_for(program, input_tape, facts);
+    let bits = &stark.degree_bits;
     if bits.len() != airs.len() {
-        return Err(VerifyError::Shape(format!("{} tables, expected {}", bits.len(), airs.len())));
+        return Err(SegmentError::Shape(format!("{} tables, expected {}", bits.len(), airs.len())));
     }
     for (k, (air, &b)) in airs.iter().zip(bits).enumerate() {
         let limit = if k == 0 { MAX_LOG_CPU_HEIGHT } else { MAX_LOG_HEIGHT };
         if b > limit || (1usize << b) < height(0) {
-            return Err(VerifyError::Shape(format!("{:?} height 2^{b}", air.table)));
+            return Err(SegmentError::Shape(format!("{:?} height 2^{b}", air.table)));
         }
         if let Some(pre) = &air.preprocessed
             && pre.height() != 1 << b
         {
-            return Err(VerifyError::Shape(format!(
+            return Err(SegmentError::Shape(format!(
                 "{:?} height 2^{b}, expected {}",
                 air.table,
                 pre.height()
             )));
         }
     }
-    let config = make_config(&params);
-    let public: Vec<Vec<Val>> = Table::ALL
-        .iter()
-        .map(|t| match t {
-            Table::Cpu => vec![air::f(program.entry)],
-            _ => vec![],
-        })
-        .collect();
+    let config = make_config(params);
+    let public = public_values(facts);
+    let key = data_key(params, program, input_tape, facts, bits);
     // Plonky3's verifier indexes into proof-supplied vectors; a hostile proof must produce an
     // error, never take the process down, so any panic inside it counts as a rejection.
-    let facts = PublicData { input_tape: &input_tape, output_tape: &output_tape, exit_code };
-    let key = data_key(&params, program, &facts, bits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let data = prover_data(&config, &airs, bits, key)?;
-        verify_batch(&config, &airs, &proof.stark, &public, &data.common).map_err(|e| format!("{e:?}"))
+        verify_batch(&config, &airs, stark, &public, &data.common).map_err(|e| format!("{e:?}"))
     }));
     match outcome {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(VerifyError::Stark(e)),
-        Err(_) => Err(VerifyError::Stark("verifier rejected a malformed proof".into())),
+        Ok(Err(e)) => Err(SegmentError::Stark(e)),
+        Err(_) => Err(SegmentError::Stark("verifier rejected a malformed proof".into())),
     }
 }
 

@@ -115,3 +115,18 @@ pub fn security_report(params: &Params, airs: &[VmAir], degree_bits: &[usize]) -
         proven_binding: format!("{proven_term:?}"),
     }
 }
+
+/// The level of a proof made of one STARK per segment: the weakest segment's, less log2 of the
+/// number of segments rounded up, because a forger needs to break only one of them (union
+/// bound). `None` for no segments.
+pub fn combined_report(segments: &[SecurityReport]) -> Option<SecurityReport> {
+    let penalty = segments.len().next_power_of_two().trailing_zeros() as usize;
+    let conjectured = segments.iter().min_by_key(|r| r.conjectured_bits)?;
+    let proven = segments.iter().min_by_key(|r| r.proven_bits)?;
+    Some(SecurityReport {
+        conjectured_bits: conjectured.conjectured_bits.saturating_sub(penalty),
+        conjectured_binding: conjectured.conjectured_binding.clone(),
+        proven_bits: proven.proven_bits.saturating_sub(penalty),
+        proven_binding: proven.proven_binding.clone(),
+    })
+}

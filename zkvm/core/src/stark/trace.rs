@@ -1,18 +1,21 @@
-//! Trace generation: runs the emulator and fills every table, plus the preprocessed tables the
-//! verifier rebuilds from public data (program, input, output, exit code).
+//! Trace generation: runs the emulator segment by segment and fills every table, plus the
+//! preprocessed tables the verifier rebuilds from public data (program, input, the segment's
+//! boundary state, outputs and exit code).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::air::{REG_BASE, Table, boundary, cpu, f, image, io, io_kind, range, range_main, rom, subword};
+use super::air::{
+    REG_BASE, Table, boundary, boundary_main, cpu, cpu_pv, f, io, io_kind, range, range_main, rom, subword,
+};
 use super::alu::AluTrace;
 use super::config::Val;
 use super::subword::subword_row;
 use crate::elf::Program;
-use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape};
+use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape, tape_to_bytes};
 use crate::isa::{Instr, Op};
 
 /// Smallest table height; tiny FRI instances below this gain nothing.
@@ -127,20 +130,60 @@ pub fn rom_table(program: &Program) -> (RowMajorMatrix<Val>, Vec<Option<usize>>)
     (RowMajorMatrix::new(rows, rom::WIDTH), index)
 }
 
-/// The image preprocessed table: one row per non-zero initial word.
-pub fn image_table(program: &Program) -> RowMajorMatrix<Val> {
-    let mut rows = Vec::new();
-    for (&addr, &word) in &program.image {
-        let (lo, hi) = split(word);
-        rows.extend_from_slice(&[f(addr >> 2), lo, hi, Val::ONE]);
-    }
-    let h = height(rows.len() / image::WIDTH);
-    rows.resize(h * image::WIDTH, Val::ZERO);
-    RowMajorMatrix::new(rows, image::WIDTH)
+/// One address a segment touches, with its value at the segment's start and end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateRow {
+    /// Memory-argument address (data word address, or `REG_BASE + r`).
+    pub addr: u32,
+    /// Value when the segment starts.
+    pub init: u32,
+    /// Value when the segment ends.
+    pub fin: u32,
 }
 
-/// The public I/O table: input words (any multiplicity), output words and exit code (once).
-pub fn io_table(input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> RowMajorMatrix<Val> {
+/// The public facts of one segment, from which its preprocessed tables and public values are
+/// built: the prover takes them from the execution, the verifier rebuilds them from the proof's
+/// boundary data and the memory state chained through the previous segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentFacts {
+    /// pc of the segment's first instruction.
+    pub start_pc: u32,
+    /// pc after the segment's last instruction (0 for the last segment, which halts).
+    pub end_pc: u32,
+    /// The exit code, in the last segment only.
+    pub exit_code: Option<u32>,
+    /// Output tape `(index, word)` written in this segment, by increasing index.
+    pub outputs: Vec<(u32, u32)>,
+    /// Every address the segment touches, by increasing address.
+    pub state: Vec<StateRow>,
+}
+
+impl SegmentFacts {
+    /// The CPU table's public values (see `air::cpu_pv`).
+    pub fn public_values(&self) -> Vec<Val> {
+        let mut pv = vec![Val::ZERO; cpu_pv::COUNT];
+        pv[cpu_pv::START_PC] = f(self.start_pc);
+        pv[cpu_pv::END_PC] = f(self.end_pc);
+        pv[cpu_pv::IS_LAST] = Val::from_bool(self.exit_code.is_some());
+        pv
+    }
+}
+
+/// The boundary preprocessed table: one row per touched address.
+pub fn boundary_table(state: &[StateRow]) -> RowMajorMatrix<Val> {
+    let mut rows = Vec::with_capacity(height(state.len()) * boundary::WIDTH);
+    for r in state {
+        let (init_lo, init_hi) = split(r.init);
+        let (fin_lo, fin_hi) = split(r.fin);
+        rows.extend_from_slice(&[f(r.addr), init_lo, init_hi, fin_lo, fin_hi, Val::ONE]);
+    }
+    rows.resize(height(state.len()) * boundary::WIDTH, Val::ZERO);
+    RowMajorMatrix::new(rows, boundary::WIDTH)
+}
+
+/// The public I/O table of a segment: input words (any multiplicity), the output words the
+/// segment writes and, in the last segment, the exit code (each exactly once).
+pub fn io_table(input_tape: &[u32], outputs: &[(u32, u32)], exit_code: Option<u32>) -> RowMajorMatrix<Val> {
     let mut rows = Vec::new();
     let mut push = |kind: u32, idx: u32, v: u32, free: bool| {
         let (ilo, ihi) = split(idx);
@@ -150,10 +193,12 @@ pub fn io_table(input_tape: &[u32], output_tape: &[u32], exit_code: u32) -> RowM
     for (k, &w) in input_tape.iter().enumerate() {
         push(io_kind::INPUT, k as u32, w, true);
     }
-    for (k, &w) in output_tape.iter().enumerate() {
-        push(io_kind::OUTPUT, k as u32, w, false);
+    for &(k, w) in outputs {
+        push(io_kind::OUTPUT, k, w, false);
     }
-    push(io_kind::EXIT, 0, exit_code, false);
+    if let Some(code) = exit_code {
+        push(io_kind::EXIT, 0, code, false);
+    }
     let h = height(rows.len() / io::WIDTH);
     rows.resize(h * io::WIDTH, Val::ZERO);
     RowMajorMatrix::new(rows, io::WIDTH)
@@ -170,19 +215,18 @@ pub fn range_table() -> RowMajorMatrix<Val> {
     RowMajorMatrix::new(rows, range::WIDTH)
 }
 
-/// Preprocessed matrices for every table (`None` for tables without).
+/// Preprocessed matrices for every table of a segment (`None` for tables without).
 pub fn preprocessed(
     program: &Program,
     input_tape: &[u32],
-    output_tape: &[u32],
-    exit_code: u32,
+    facts: &SegmentFacts,
 ) -> Vec<Option<Arc<RowMajorMatrix<Val>>>> {
     Table::ALL
         .iter()
         .map(|t| match t {
             Table::Rom => Some(Arc::new(rom_table(program).0)),
-            Table::Image => Some(Arc::new(image_table(program))),
-            Table::Io => Some(Arc::new(io_table(input_tape, output_tape, exit_code))),
+            Table::Boundary => Some(Arc::new(boundary_table(&facts.state))),
+            Table::Io => Some(Arc::new(io_table(input_tape, &facts.outputs, facts.exit_code))),
             Table::Range => Some(Arc::new(range_table())),
             _ => None,
         })
@@ -226,38 +270,38 @@ impl RangeCount {
     }
 }
 
-/// All main traces of one execution, in [`Table::ALL`] order, plus its public facts.
+/// All main traces of one segment, in [`Table::ALL`] order, plus its public facts.
 #[derive(Clone)]
 pub struct Witness {
     /// Main trace per table.
     pub traces: Vec<RowMajorMatrix<Val>>,
     /// Input tape.
     pub input_tape: Vec<u32>,
-    /// Output tape.
-    pub output_tape: Vec<u32>,
-    /// Exit code.
-    pub exit_code: u32,
-    /// Cycles executed.
+    /// The segment's public facts.
+    pub facts: SegmentFacts,
+    /// Cycles executed in this segment.
     pub cycles: u64,
 }
 
-/// Timestamp and value bookkeeping for the memory argument.
+/// Timestamp and value bookkeeping for one segment's memory argument.
 struct MemState {
     ts: Memory,
     reg_ts: [u32; 32],
     regs: [u32; 32],
-    touched: BTreeSet<u32>,
+    /// Touched addresses and their values when the segment started.
+    touched: BTreeMap<u32, u32>,
 }
 
 impl MemState {
     /// Records an access to a register at `now`; returns the previous timestamp.
     fn reg(&mut self, r: u8, now: u32) -> u32 {
-        self.touched.insert(REG_BASE + u32::from(r));
+        self.touched.entry(REG_BASE + u32::from(r)).or_insert(self.regs[usize::from(r)]);
         std::mem::replace(&mut self.reg_ts[usize::from(r)], now)
     }
-    /// Records an access to data word `waddr` at `now`; returns the previous timestamp.
-    fn word(&mut self, waddr: u32, now: u32) -> u32 {
-        self.touched.insert(waddr);
+    /// Records an access to data word `waddr` (holding `before`) at `now`; returns the previous
+    /// timestamp.
+    fn word(&mut self, waddr: u32, before: u32, now: u32) -> u32 {
+        self.touched.entry(waddr).or_insert(before);
         let prev = self.ts.load_word(waddr << 2);
         self.ts.store_word(waddr << 2, now);
         prev
@@ -274,21 +318,73 @@ fn access(row: &mut [Val], cols: (usize, usize, usize), prev: u32, now: u32, rc:
     rc.pair(0, d >> 16);
 }
 
-/// Runs `program` and generates every table's trace.
-pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witness, TraceError> {
+/// Runs `program` in segments of `2^log_segment` cycles and hands each segment's traces to
+/// `each` as soon as they are complete, so only one segment is in memory at a time.
+pub fn for_each_segment<E: From<TraceError>>(
+    program: &Program,
+    input: &[u8],
+    log_segment: usize,
+    max_cycles: u64,
+    mut each: impl FnMut(Witness) -> Result<(), E>,
+) -> Result<(), E> {
+    let input_tape = bytes_to_tape(input);
+    let rom = rom_table(program);
     let mut machine = Machine::new(program, input);
     let mut steps: Vec<Step> = Vec::new();
-    machine.run(max_cycles, |s| steps.push(*s))?;
-    let tape = machine.output_tape().ok_or(Trap::MalformedOutput)?;
-    crate::emu::tape_to_bytes(&tape).ok_or(Trap::MalformedOutput)?;
-    let exit_code = machine.exit_code.unwrap_or(0);
-    let input_tape = bytes_to_tape(input);
+    loop {
+        let start_pc = machine.pc;
+        let start_regs = machine.regs;
+        steps.clear();
+        while steps.len() < 1 << log_segment && machine.exit_code.is_none() {
+            if machine.cycles >= max_cycles {
+                return Err(TraceError::from(Trap::CycleLimit(max_cycles)).into());
+            }
+            steps.push(machine.step().map_err(TraceError::from)?);
+        }
+        let last = machine.exit_code.is_some();
+        each(segment(program, &rom, &input_tape, &machine, start_pc, start_regs, &steps)?)?;
+        if last {
+            return Ok(());
+        }
+    }
+}
 
-    let (rom_pre, rom_index) = rom_table(program);
+/// Runs `program` and generates every segment's traces.
+pub fn generate(
+    program: &Program,
+    input: &[u8],
+    log_segment: usize,
+    max_cycles: u64,
+) -> Result<Vec<Witness>, TraceError> {
+    let mut out = Vec::new();
+    for_each_segment(program, input, log_segment, max_cycles, |w| {
+        out.push(w);
+        Ok::<(), TraceError>(())
+    })?;
+    Ok(out)
+}
+
+/// Generates the traces of the segment that executed `steps`, `machine` being the state after it.
+fn segment(
+    program: &Program,
+    (rom_pre, rom_index): &(RowMajorMatrix<Val>, Vec<Option<usize>>),
+    input_tape: &[u32],
+    machine: &Machine<'_>,
+    start_pc: u32,
+    start_regs: [u32; 32],
+    steps: &[Step],
+) -> Result<Witness, TraceError> {
+    let last = machine.exit_code.is_some();
+    if last {
+        let tape = machine.output_tape().ok_or(Trap::MalformedOutput)?;
+        tape_to_bytes(&tape).ok_or(Trap::MalformedOutput)?;
+    }
     let mut rom_mult = vec![0u32; rom_index.iter().flatten().count()];
     let mut rc = RangeCount::new();
-    let mut ms = MemState { ts: Memory::default(), reg_ts: [0; 32], regs: [0; 32], touched: BTreeSet::new() };
+    let mut ms =
+        MemState { ts: Memory::default(), reg_ts: [0; 32], regs: start_regs, touched: BTreeMap::new() };
     let mut input_reads = vec![0u32; input_tape.len()];
+    let mut outputs = Vec::new();
     let mut alu = AluTrace::default();
     let mut sub_rows: Vec<Val> = Vec::new();
 
@@ -362,7 +458,7 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
             rc.r16((addr >> 16) + (1 << 15));
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
-            let tm = ms.word(waddr, clk4 + 3);
+            let tm = ms.word(waddr, m.before, clk4 + 3);
             access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
             loaded = if is(rom::f_sub) {
                 let v = subword_row(&mut sub_rows, i.op, addr & 3, m.before, bv, &mut rc);
@@ -409,52 +505,36 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
                     input_reads[bv as usize] += 1;
                     cpu::s_read
                 }
-                _ => cpu::s_write,
+                _ => {
+                    outputs.push((bv, machine.output[bv as usize].expect("written outputs are recorded")));
+                    cpu::s_write
+                }
             };
             row[col] = Val::ONE;
         }
     }
     let cpu_trace = RowMajorMatrix::new(cpu_vals, cpu::WIDTH);
 
-    // Boundary: every touched address and every image word, sorted.
-    let mut addrs: BTreeSet<u32> = ms.touched;
-    addrs.extend(program.image.keys().map(|a| a >> 2));
-    let bh = height(addrs.len());
-    let mut bvals = Val::zero_vec(bh * boundary::WIDTH);
-    let addr_list: Vec<u32> = addrs.into_iter().collect();
-    for (k, &addr) in addr_list.iter().enumerate() {
-        let row = &mut bvals[k * boundary::WIDTH..(k + 1) * boundary::WIDTH];
-        let (init, fin, fin_ts) = if addr >= REG_BASE {
+    // Boundary: every touched address with its first and last value and last timestamp.
+    let mut state = Vec::with_capacity(ms.touched.len());
+    let mut fin_ts = Val::zero_vec(height(ms.touched.len()));
+    for (k, (&addr, &init)) in ms.touched.iter().enumerate() {
+        let (fin, ts) = if addr >= REG_BASE {
             let r = (addr - REG_BASE) as usize;
-            (0, ms.regs[r], ms.reg_ts[r])
+            (ms.regs[r], ms.reg_ts[r])
         } else {
-            let init = program.image.get(&(addr << 2)).copied();
-            row[boundary::in_image] = Val::from_bool(init.is_some());
-            (init.unwrap_or(0), machine.mem.load_word(addr << 2), ms.ts.load_word(addr << 2))
+            (machine.mem.load_word(addr << 2), ms.ts.load_word(addr << 2))
         };
-        row[boundary::addr] = f(addr);
-        (row[boundary::init_lo], row[boundary::init_hi]) = split(init);
-        (row[boundary::fin_lo], row[boundary::fin_hi]) = split(fin);
-        row[boundary::fin_ts] = f(fin_ts);
-        row[boundary::is_real] = Val::ONE;
-        let gap = addr_list.get(k + 1).map_or(0, |next| next - addr - 1);
-        row[boundary::g_lo] = f(gap & 0xffff);
-        row[boundary::g_hi] = f(gap >> 16);
-        rc.r16(gap & 0xffff);
-        rc.r16(gap >> 16);
-        rc.r16((gap >> 16) + (1 << 16) - (1 << 13));
+        state.push(StateRow { addr, init, fin });
+        fin_ts[k] = f(ts);
     }
-    let boundary_trace = RowMajorMatrix::new(bvals, boundary::WIDTH);
+    outputs.sort_unstable();
 
     let rom_h = height(rom_mult.len());
     let mut rom_main: Vec<Val> = rom_mult.iter().map(|&m| f(m)).collect();
     rom_main.resize(rom_h, Val::ZERO);
 
-    let img_h = height(program.image.len());
-    let mut img_main = vec![Val::ONE; program.image.len()];
-    img_main.resize(img_h, Val::ZERO);
-
-    let io_rows = input_tape.len() + tape.len() + 1;
+    let io_rows = input_tape.len() + outputs.len() + usize::from(last);
     let mut io_main: Vec<Val> = input_reads.iter().map(|&m| f(m)).collect();
     io_main.resize(io_rows, Val::ONE);
     io_main.resize(height(io_rows), Val::ZERO);
@@ -467,8 +547,7 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
     let mut traces = vec![
         cpu_trace,
         RowMajorMatrix::new(rom_main, 1),
-        boundary_trace,
-        RowMajorMatrix::new(img_main, 1),
+        RowMajorMatrix::new(fin_ts, boundary_main::WIDTH),
         RowMajorMatrix::new(io_main, 1),
         RowMajorMatrix::new(rvals, range_main::WIDTH),
     ];
@@ -477,5 +556,12 @@ pub fn generate(program: &Program, input: &[u8], max_cycles: u64) -> Result<Witn
         vals.resize(height(vals.len() / width) * width, Val::ZERO);
         traces.push(RowMajorMatrix::new(vals, width));
     }
-    Ok(Witness { traces, input_tape, output_tape: tape, exit_code, cycles: n as u64 })
+    let facts = SegmentFacts {
+        start_pc,
+        end_pc: if last { 0 } else { machine.pc },
+        exit_code: machine.exit_code,
+        outputs,
+        state,
+    };
+    Ok(Witness { traces, input_tape: input_tape.to_vec(), facts, cycles: n as u64 })
 }

@@ -1,0 +1,233 @@
+//! Continuations: executions split into segments of 2^10 cycles prove and verify, the segments
+//! chain (pc and memory state), and reordered, dropped, duplicated or altered segments are
+//! rejected.
+
+mod common;
+
+use common::asm::*;
+use nexus_zkvm::elf::Program;
+use nexus_zkvm::stark::air::{Table, cpu};
+use nexus_zkvm::stark::config::{PARAMS_V2, Val};
+use nexus_zkvm::stark::trace::generate;
+use nexus_zkvm::stark::{
+    Proof, ProveError, VerifyError, prove_program_segmented, prove_segment, prove_witnesses, verify_program,
+};
+use p3_field::PrimeCharacteristicRing;
+
+const A0: u32 = 10;
+const A1: u32 = 11;
+const A7: u32 = 17;
+const T0: u32 = 5;
+const T1: u32 = 6;
+const S0: u32 = 8;
+const S2: u32 = 18;
+const S3: u32 = 19;
+
+/// Tiny segments, so a few thousand cycles span several of them.
+const LOG_SEGMENT: usize = 10;
+/// Initial value of the data word the loop accumulates into (from the ELF image).
+const SEED: u32 = 7;
+const EXIT: u32 = 3;
+
+/// Adds 0..n (n = input word 1) into a data word in memory, one load/add/store per iteration,
+/// so the memory word, the registers and the pc all cross segment boundaries; outputs the word
+/// and exits with code 3.
+fn memory_loop_program() -> Vec<u8> {
+    let mut c = Vec::new();
+    li(&mut c, A7, 0x100);
+    li(&mut c, A0, 1);
+    c.push(0x73); // a0 = input[1]
+    c.push(i_type(0, A0, 0, S0, 0x13)); // s0 = n
+    let data_at = c.len();
+    li(&mut c, S3, 0); // patched below
+    c.push(i_type(0, 0, 0, S2, 0x13)); // s2 = 0
+    c.push(i_type(0, S3, 2, T0, 0x03)); // loop: lw t0, 0(s3)
+    c.push(r_type(0, S2, T0, 0, T0, 0x33)); // t0 += s2
+    c.push(s_type(0, T0, S3, 2)); // sw t0, 0(s3)
+    c.push(i_type(1, S2, 0, S2, 0x13)); // s2 += 1
+    c.push(b_type(-16, S0, S2, 1)); // bne s2, s0, loop
+    c.push(i_type(0, S3, 2, T1, 0x03)); // lw t1, 0(s3)
+    li(&mut c, A7, 0x101);
+    li(&mut c, A0, 0);
+    li(&mut c, A1, 4);
+    c.push(0x73); // output[0] = 4 (byte length)
+    li(&mut c, A0, 1);
+    c.push(i_type(0, T1, 0, A1, 0x13));
+    c.push(0x73); // output[1] = t1
+    li(&mut c, A7, 93);
+    li(&mut c, A0, EXIT);
+    c.push(0x73); // halt(3)
+    let data_addr = BASE + HEADER + 4 * c.len() as u32;
+    let mut patch = Vec::new();
+    li(&mut patch, S3, data_addr);
+    c[data_at..data_at + 2].copy_from_slice(&patch);
+    let mut data = [0u8; 16];
+    data[..4].copy_from_slice(&SEED.to_le_bytes());
+    elf(&c, &data)
+}
+
+fn input(n: u32) -> Vec<u8> {
+    n.to_le_bytes().to_vec()
+}
+
+fn expected(n: u32) -> Vec<u8> {
+    (SEED + (0..n).sum::<u32>()).to_le_bytes().to_vec()
+}
+
+fn copy(proof: &Proof) -> Proof {
+    Proof::from_bytes(&proof.to_bytes()).expect("decodes")
+}
+
+fn cycles(elf: &[u8], n: u32) -> u64 {
+    nexus_zkvm::execute(elf, &input(n)).expect("runs").cycles
+}
+
+#[test]
+fn multi_segment_proof_verifies_and_rejects_tampered_chains() {
+    let elf = memory_loop_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let n = 600;
+    let proven = prove_program_segmented(&program, &input(n), LOG_SEGMENT).expect("proves");
+    assert_eq!((proven.output.clone(), proven.exit_code), (expected(n), EXIT));
+    let segments = proven.proof.segments.len();
+    assert_eq!(segments as u64, proven.cycles.div_ceil(1 << LOG_SEGMENT));
+    assert!(segments >= 3, "{} cycles in {segments} segments", proven.cycles);
+    // The data word is carried through every segment's boundary.
+    let data_word = proven.proof.segments[0].touched.iter().find(|(a, _)| *a < 1 << 29).expect("data word").0;
+    assert!(proven.proof.segments.iter().all(|s| s.touched.iter().any(|(a, _)| *a == data_word)));
+
+    let ok = |p: &Proof| verify_program(&program, &input(n), &expected(n), EXIT, p);
+    let proof = copy(&proven.proof);
+    ok(&proof).expect("verifies after a serialization round trip");
+
+    // Public data stays bound.
+    assert!(verify_program(&program, &input(n), &expected(n + 1), EXIT, &proof).is_err());
+    assert!(verify_program(&program, &input(n + 1), &expected(n), EXIT, &proof).is_err());
+    assert!(verify_program(&program, &input(n), &expected(n), EXIT + 1, &proof).is_err());
+
+    let rejected = |what: &str, edit: &dyn Fn(&mut Proof)| {
+        let mut bad = copy(&proof);
+        edit(&mut bad);
+        assert!(ok(&bad).is_err(), "{what} accepted");
+    };
+    rejected("swapped segments 0 and 1", &|p| p.segments.swap(0, 1));
+    rejected("swapped segments 1 and 2", &|p| p.segments.swap(1, 2));
+    rejected("dropped first segment", &|p| _ = p.segments.remove(0));
+    rejected("dropped middle segment", &|p| _ = p.segments.remove(1));
+    rejected("dropped last segment", &|p| _ = p.segments.pop());
+    rejected("dropped last segment, new last marked final", &|p| {
+        p.segments.pop();
+        p.segments.last_mut().expect("segments").end_pc = 0;
+    });
+    rejected("duplicated segment", &|p| {
+        let again = copy(p).segments.remove(1);
+        p.segments.insert(1, again);
+    });
+    rejected("no segments", &|p| p.segments.clear());
+    rejected("altered boundary value", &|p| p.segments[0].touched.iter_mut().for_each(|t| t.1 ^= 1));
+    rejected("altered data word at a boundary", &|p| {
+        let t = p.segments[1].touched.iter_mut().find(|t| t.0 == data_word).expect("touched");
+        t.1 = t.1.wrapping_add(1);
+    });
+    rejected("boundary entry removed", &|p| _ = p.segments[1].touched.remove(0));
+    rejected("boundary entry added", &|p| p.segments[1].touched.insert(0, (0, 0)));
+    rejected("altered end pc", &|p| p.segments[0].end_pc += 4);
+    rejected("output moved to another segment", &|p| {
+        let outs = std::mem::take(&mut p.segments.last_mut().expect("segments").outputs);
+        p.segments[0].outputs = outs;
+    });
+    rejected("output index dropped", &|p| _ = p.segments.last_mut().expect("segments").outputs.pop());
+    rejected("output index duplicated", &|p| {
+        let outs = p.segments.last().expect("segments").outputs.clone();
+        p.segments[0].outputs = outs;
+    });
+}
+
+#[test]
+fn executions_ending_at_and_just_after_a_segment_boundary_prove() {
+    let elf = memory_loop_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let seg = 1u64 << LOG_SEGMENT;
+    // The loop takes 5 cycles per iteration, coprime to the segment length, so some n ends the
+    // run exactly at a boundary (the HALT is the last segment's last row) and some n leaves
+    // only the HALT for the last segment.
+    for rem in [0, 1] {
+        let n =
+            (2..2000).find(|&n| cycles(&elf, n) > seg && cycles(&elf, n) % seg == rem).expect("some n fits");
+        let proven = prove_program_segmented(&program, &input(n), LOG_SEGMENT).expect("proves");
+        assert_eq!(proven.proof.segments.len() as u64, proven.cycles.div_ceil(seg));
+        verify_program(&program, &input(n), &expected(n), EXIT, &proven.proof).expect("verifies");
+        let mut truncated = copy(&proven.proof);
+        truncated.segments.pop();
+        truncated.segments.last_mut().expect("segments").end_pc = 0;
+        assert!(verify_program(&program, &input(n), &expected(n), EXIT, &truncated).is_err());
+    }
+    // A single-segment run is unchanged, and segment lengths outside the provable range fail.
+    let proven = prove_program_segmented(&program, &input(10), LOG_SEGMENT).expect("proves");
+    assert_eq!(proven.proof.segments.len(), 1);
+    verify_program(&program, &input(10), &expected(10), EXIT, &proven.proof).expect("verifies");
+    assert!(matches!(prove_program_segmented(&program, &input(10), 2), Err(ProveError::SegmentLength(2))));
+    assert!(matches!(prove_program_segmented(&program, &input(10), 22), Err(ProveError::SegmentLength(22))));
+}
+
+/// An edit of one CPU row.
+type RowEdit = dyn Fn(&mut [Val]);
+
+/// A non-final segment's CPU trace must run every row and hand its next pc on: cutting it
+/// short, or changing where it ends or starts, is rejected.
+#[test]
+fn non_final_segment_cannot_end_early_or_elsewhere() {
+    let elf = memory_loop_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let n = 300;
+    let witnesses = generate(&program, &input(n), LOG_SEGMENT, 1 << 20).expect("traces");
+    assert!(witnesses.len() >= 2);
+    let honest = prove_witnesses(&program, &witnesses, &PARAMS_V2).expect("proves");
+    verify_program(&program, &input(n), &expected(n), EXIT, &honest).expect("verifies");
+    let last = (1 << LOG_SEGMENT) - 1;
+    let edits: [(&str, &RowEdit); 3] = [
+        ("last row not real", &|row| row[cpu::is_real] = Val::ZERO),
+        ("last row's next pc", &|row| row[cpu::next_pc] += Val::from_u32(4)),
+        ("last row's pc and next pc", &|row| {
+            row[cpu::pc] += Val::from_u32(4);
+            row[cpu::next_pc] += Val::from_u32(4);
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut bad = witnesses[0].clone();
+        let cpu_trace = &mut bad.traces[Table::ALL.iter().position(|&t| t == Table::Cpu).expect("cpu")];
+        let width = cpu_trace.width;
+        edit(&mut cpu_trace.values[last * width..(last + 1) * width]);
+        let outcome = std::panic::catch_unwind(|| prove_segment(&program, &bad, &PARAMS_V2));
+        if let Ok(Ok(segment)) = outcome {
+            let mut proof = copy(&honest);
+            proof.segments[0] = segment;
+            assert!(
+                verify_program(&program, &input(n), &expected(n), EXIT, &proof).is_err(),
+                "{what} accepted"
+            );
+        }
+    }
+    // A segment proven for a different end pc (the next segment's start) or start pc fails in
+    // that segment's own STARK.
+    let mut wrong_end = witnesses[0].clone();
+    wrong_end.facts.end_pc += 4;
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_end, &PARAMS_V2)) {
+        let mut proof = copy(&honest);
+        proof.segments[0] = segment;
+        assert!(matches!(
+            verify_program(&program, &input(n), &expected(n), EXIT, &proof),
+            Err(VerifyError::Stark { segment: 0, .. })
+        ));
+    }
+    let mut wrong_start = witnesses[1].clone();
+    wrong_start.facts.start_pc += 4;
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_start, &PARAMS_V2)) {
+        let mut proof = copy(&honest);
+        proof.segments[1] = segment;
+        assert!(matches!(
+            verify_program(&program, &input(n), &expected(n), EXIT, &proof),
+            Err(VerifyError::Stark { segment: 1, .. })
+        ));
+    }
+}
