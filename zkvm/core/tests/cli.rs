@@ -27,3 +27,23 @@ fn run_reports_output_cycles_and_debug_tape() {
     assert!(s.cycles > 0 && s.debug.contains("echoing 2 bytes"));
     assert!(cli::to_json(&s).contains("\"exit_code\":0"));
 }
+
+#[test]
+fn prove_and_verify_through_files_report_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elf = dir.path().join("echo.elf");
+    let proof = dir.path().join("echo.proof");
+    std::fs::write(&elf, common::guest_elf("io-echo")).expect("write");
+    let mut lines = Vec::new();
+    let s = cli::prove(&elf, b"hi", &proof, &mut |l| lines.push(l.to_string())).expect("proves");
+    assert_eq!((s.output_hex.as_str(), s.exit_code, s.segments), ("6869", 0, 1));
+    assert!(s.cycles > 0 && s.proof_bytes > 0 && s.security_bits >= 100, "{s:?}");
+    assert!(cli::to_json(&s).contains("\"segments\":1"));
+    assert!(lines.iter().any(|l| l.starts_with("SIMD")));
+    let v = cli::verify(&elf, b"hi", &proof).expect("verifies");
+    assert_eq!((v.output_hex.as_str(), v.exit_code), ("6869", 0));
+    assert!(matches!(cli::verify(&elf, b"ho", &proof), Err(cli::CliError::Verify(_))));
+    let bytes = std::fs::read(&proof).expect("read");
+    std::fs::write(&proof, &bytes[..bytes.len() / 2]).expect("write");
+    assert!(matches!(cli::verify(&elf, b"hi", &proof), Err(cli::CliError::Verify(_))));
+}
