@@ -105,6 +105,19 @@ fn multi_segment_proof_verifies_and_rejects_tampered_chains() {
     assert!(verify_program(&program, &input(n + 1), &expected(n), EXIT, &proof).is_err());
     assert!(verify_program(&program, &input(n), &expected(n), EXIT + 1, &proof).is_err());
 
+    // Untrusted bytes: truncations and bit flips give errors, never panics or acceptance.
+    let bytes = proof.to_bytes();
+    for cut in [0, 1, bytes.len() / 3, bytes.len() - 1] {
+        assert!(Proof::from_bytes(&bytes[..cut]).is_err());
+    }
+    for pos in (0..bytes.len()).step_by(bytes.len() / 12 + 1) {
+        let mut flipped = bytes.clone();
+        flipped[pos] ^= 0x04;
+        if let Ok(p) = Proof::from_bytes(&flipped) {
+            assert!(ok(&p).is_err(), "flip at byte {pos} accepted");
+        }
+    }
+
     let rejected = |what: &str, edit: &dyn Fn(&mut Proof)| {
         let mut bad = copy(&proof);
         edit(&mut bad);

@@ -383,9 +383,11 @@ pub fn verify_program(
     Ok(())
 }
 
-/// Why one segment's STARK was rejected.
+/// Why one segment's STARK was rejected (mapped to [`VerifyError`] with the segment index).
 enum SegmentError {
+    /// Table heights do not match the segment's public data or exceed the limits.
     Shape(String),
+    /// The STARK itself did not verify.
     Stark(String),
 }
 
