@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::elf::Program;
-use crate::stark::{Proof, prove_program, verify_program};
+use crate::stark::{DEFAULT_LOG_SEGMENT, Proof, prove_program_segmented, verify_program};
 
 /// Why a `nexus zk` command failed; each message names the thing to fix.
 #[derive(Debug, thiserror::Error)]
@@ -220,7 +220,9 @@ pub fn prove(
     let program = Program::from_elf(&bytes).map_err(crate::ExecuteError::from)?;
     progress("executing and proving");
     let start = Instant::now();
-    let proven = prove_program(&program, input)?;
+    let proven = prove_program_segmented(&program, input, DEFAULT_LOG_SEGMENT, &mut |k, n| {
+        progress(&format!("proved segment {}/{n}", k + 1))
+    })?;
     let prove_seconds = start.elapsed().as_secs_f64();
     let security = proven.security;
     let file = ProofFile { output: proven.output, exit_code: proven.exit_code, proof: proven.proof };

@@ -40,6 +40,7 @@ fn prove_and_verify_through_files_report_segments() {
     assert!(s.cycles > 0 && s.proof_bytes > 0 && s.security_bits >= 100, "{s:?}");
     assert!(cli::to_json(&s).contains("\"segments\":1"));
     assert!(lines.iter().any(|l| l.starts_with("SIMD")));
+    assert!(lines.iter().any(|l| l == "proved segment 1/1"), "{lines:?}");
     let v = cli::verify(&elf, b"hi", &proof).expect("verifies");
     assert_eq!((v.output_hex.as_str(), v.exit_code), ("6869", 0));
     assert!(matches!(cli::verify(&elf, b"ho", &proof), Err(cli::CliError::Verify(_))));

@@ -87,9 +87,12 @@ fn multi_segment_proof_verifies_and_rejects_tampered_chains() {
     let elf = memory_loop_program();
     let program = Program::from_elf(&elf).expect("loads");
     let n = 600;
-    let proven = prove_program_segmented(&program, &input(n), LOG_SEGMENT).expect("proves");
+    let mut reported = Vec::new();
+    let proven = prove_program_segmented(&program, &input(n), LOG_SEGMENT, &mut |k, n| reported.push((k, n)))
+        .expect("proves");
     assert_eq!((proven.output.clone(), proven.exit_code), (expected(n), EXIT));
     let segments = proven.proof.segments.len();
+    assert_eq!(reported, (0..segments).map(|k| (k, segments)).collect::<Vec<_>>());
     assert_eq!(segments as u64, proven.cycles.div_ceil(1 << LOG_SEGMENT));
     assert!(segments >= 3, "{} cycles in {segments} segments", proven.cycles);
     // The data word is carried through every segment's boundary.
@@ -167,7 +170,8 @@ fn executions_ending_at_and_just_after_a_segment_boundary_prove() {
     for rem in [0, 1] {
         let n =
             (2..2000).find(|&n| cycles(&elf, n) > seg && cycles(&elf, n) % seg == rem).expect("some n fits");
-        let proven = prove_program_segmented(&program, &input(n), LOG_SEGMENT).expect("proves");
+        let proven =
+            prove_program_segmented(&program, &input(n), LOG_SEGMENT, &mut |_, _| {}).expect("proves");
         assert_eq!(proven.proof.segments.len() as u64, proven.cycles.div_ceil(seg));
         verify_program(&program, &input(n), &expected(n), EXIT, &proven.proof).expect("verifies");
         let mut truncated = copy(&proven.proof);
@@ -176,11 +180,17 @@ fn executions_ending_at_and_just_after_a_segment_boundary_prove() {
         assert!(verify_program(&program, &input(n), &expected(n), EXIT, &truncated).is_err());
     }
     // A single-segment run is unchanged, and segment lengths outside the provable range fail.
-    let proven = prove_program_segmented(&program, &input(10), LOG_SEGMENT).expect("proves");
+    let proven = prove_program_segmented(&program, &input(10), LOG_SEGMENT, &mut |_, _| {}).expect("proves");
     assert_eq!(proven.proof.segments.len(), 1);
     verify_program(&program, &input(10), &expected(10), EXIT, &proven.proof).expect("verifies");
-    assert!(matches!(prove_program_segmented(&program, &input(10), 2), Err(ProveError::SegmentLength(2))));
-    assert!(matches!(prove_program_segmented(&program, &input(10), 22), Err(ProveError::SegmentLength(22))));
+    assert!(matches!(
+        prove_program_segmented(&program, &input(10), 2, &mut |_, _| {}),
+        Err(ProveError::SegmentLength(2))
+    ));
+    assert!(matches!(
+        prove_program_segmented(&program, &input(10), 22, &mut |_, _| {}),
+        Err(ProveError::SegmentLength(22))
+    ));
 }
 
 /// An edit of one CPU row.

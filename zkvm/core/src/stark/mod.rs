@@ -273,14 +273,16 @@ pub struct Proven {
 
 /// Runs and proves `program` on `input` with the default parameters and segment length.
 pub fn prove_program(program: &Program, input: &[u8]) -> Result<Proven, ProveError> {
-    prove_program_segmented(program, input, DEFAULT_LOG_SEGMENT)
+    prove_program_segmented(program, input, DEFAULT_LOG_SEGMENT, &mut |_, _| {})
 }
 
-/// Runs and proves `program` on `input` in segments of `2^log_segment` cycles.
+/// Runs and proves `program` on `input` in segments of `2^log_segment` cycles, calling
+/// `on_segment(k, n)` once segment `k` of `n` is proven (for progress reporting).
 pub fn prove_program_segmented(
     program: &Program,
     input: &[u8],
     log_segment: usize,
+    on_segment: &mut dyn FnMut(usize, usize),
 ) -> Result<Proven, ProveError> {
     if !(MIN_LOG_SEGMENT..=MAX_LOG_CPU_HEIGHT).contains(&log_segment) {
         return Err(ProveError::SegmentLength(log_segment));
@@ -288,14 +290,16 @@ pub fn prove_program_segmented(
     // A plain run first: a trap or malformed output then fails in milliseconds rather than
     // after the segments before it were proven.
     let run = run_program(program, input, crate::DEFAULT_MAX_CYCLES).map_err(trace::TraceError::from)?;
+    let total = run.cycles.div_ceil(1 << log_segment) as usize;
     let params = PARAMS_V2;
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(total);
     let mut reports = Vec::new();
     for_each_segment(program, input, log_segment, crate::DEFAULT_MAX_CYCLES, |witness| {
         let proof = prove_segment(program, &witness, &params)?;
         let airs = airs_for(program, &witness.input_tape, &witness.facts);
         reports.push(security_report(&params, &airs, &proof.stark.degree_bits));
         segments.push(proof);
+        on_segment(segments.len() - 1, total);
         Ok::<(), ProveError>(())
     })?;
     let security = combined_report(&reports).expect("an execution has at least one segment");
