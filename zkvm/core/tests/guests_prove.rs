@@ -7,7 +7,7 @@ mod common;
 use common::{guest_elf, words};
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::execute;
-use nexus_zkvm::stark::{Proof, prove_program, verify_program};
+use nexus_zkvm::stark::{Proof, prove_program, prove_program_segmented, verify_program};
 
 fn prove_and_check(name: &str, input: &[u8]) {
     let elf = guest_elf(name);
@@ -37,6 +37,23 @@ fn keccak_proves() {
 fn sha256_proves() {
     let input: Vec<u8> = (0..200u32).map(|i| (i * 13 + 1) as u8).collect();
     prove_and_check("sha256", &input);
+}
+
+/// Compiled code across segment boundaries: stack, heap and globals carried by the chained
+/// boundary state.
+#[test]
+fn sha256_proves_in_segments() {
+    let elf = guest_elf("sha256");
+    let program = Program::from_elf(&elf).expect("loads");
+    let input: Vec<u8> = (0..200u32).map(|i| (i * 13 + 1) as u8).collect();
+    let run = execute(&elf, &input).expect("runs");
+    let proven = prove_program_segmented(&program, &input, 12, &mut |_, _| {}).expect("proves");
+    assert_eq!(proven.output, run.output);
+    assert!(proven.proof.segments.len() >= 3, "{} cycles", run.cycles);
+    verify_program(&program, &input, &run.output, 0, &proven.proof).expect("verifies");
+    let mut wrong = run.output.clone();
+    wrong[0] ^= 1;
+    assert!(verify_program(&program, &input, &wrong, 0, &proven.proof).is_err());
 }
 
 #[test]
