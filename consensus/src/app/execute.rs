@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use alloy_primitives::keccak256;
 use nexus_runtime::{Call, Function, InvocationResult, OutboundRequest, TaskControl};
+use nexus_types::codec::Decode as _;
 use nexus_types::codec::Encode;
-use nexus_types::{Address, Context, EntryPoint, Hash32, Reply, ReplyKind, Trigger};
+use nexus_types::{Address, Context, EntryPoint, EthLogFilter, Hash32, Reply, ReplyKind, Trigger};
 
+use super::eth::{self, EthCursor, EthData};
 use super::gas::{self, Meter, OutOfGas};
 use super::layers::{self, FnView};
 use super::records::{
@@ -66,6 +68,7 @@ struct Origin {
     value: u128,
     tx: Option<Hash32>,
     seq: u32,
+    eth_block: Option<u64>,
 }
 
 impl<B: Backend + Send + Sync + 'static> App<B> {
@@ -80,7 +83,15 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         // ProcessProposal vouched for the bundle's signatures; it carries no state changes yet
         // (the Ethereum and threshold-signing components will read their payloads from it).
         let bundle = block.txs.first().and_then(|t| Bundle::decode(t)).and_then(Result::ok);
-        let skip = usize::from(bundle.is_some());
+        let mut skip = usize::from(bundle.is_some());
+        // ProcessProposal checked the Ethereum data against the votes; it runs before any
+        // transaction, so the filters it was checked with are still the chain's.
+        let eth_data = block.txs.get(skip).and_then(|t| EthData::decode(t)).and_then(Result::ok);
+        let mut eth_records = Vec::new();
+        if let Some(data) = &eth_data {
+            skip += 1;
+            eth_records = self.run_eth(&mut ctx, data);
+        }
         for (index, bytes) in block.txs.iter().enumerate().skip(skip) {
             let record = self.execute_tx(&mut ctx, index as u32, bytes);
             fees = fees.saturating_add(record.fee);
@@ -111,6 +122,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             txs: records.iter().map(|r| r.hash).collect(),
             gas_used: records.iter().map(|r| r.gas_used).sum(),
             scheduled,
+            eth: eth_records,
+            eth_cursor: self.load(state_keys::ETH_CURSOR),
         };
         let mut journal = Vec::with_capacity(records.len() + ctx.logs.len() + 1);
         journal.push((state_keys::journal_block(block.height), Some(json(&block_record))));
@@ -207,7 +220,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let mut outcome = meter.charge(gas::intrinsic(bytes.len())).map_err(Failure::from);
         if outcome.is_ok() {
             for (i, msg) in t.msgs.iter().enumerate() {
-                let origin = Origin { caller: sender, value: 0, tx: Some(hash), seq: 0 };
+                let origin = Origin { caller: sender, value: 0, tx: Some(hash), seq: 0, eth_block: None };
                 match self.execute_msg(ctx, &mut meter, origin, t.nonce, i as u32, msg) {
                     Ok(result) => record.results.push(result),
                     Err(f) => {
@@ -295,7 +308,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 let (function, code_hash) = self.install(ctx, meter, code)?;
                 (info.code_hash, info.updated_at, info.version) = (code_hash, ctx.height, info.version + 1);
                 self.layers.set(state_keys::function(id), borsh::to_vec(&info).expect("borsh"));
-                self.layers.delete(state_keys::every(id));
+                self.unregister_triggers(id);
                 self.register_triggers(id, &function);
                 result.code_hash = Some(code_hash);
                 let entries = &function.info.entry_points;
@@ -339,9 +352,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 for key in state.into_keys() {
                     self.layers.delete(key);
                 }
-                for key in [state_keys::function(id), state_keys::every(id), state_keys::task(id)] {
+                for key in [state_keys::function(id), state_keys::task(id)] {
                     self.layers.delete(key);
                 }
+                self.unregister_triggers(id);
                 let address = function_address(id);
                 let left = self.load_account(&address).balance;
                 self.transfer(&address, &sender, left)?;
@@ -376,10 +390,28 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     }
 
     fn register_triggers(&self, id: &Hash32, function: &Function<FnView<B>>) {
+        let mut filters = 0u32;
         for trigger in &function.info.manifest.triggers {
-            if let Trigger::Every { blocks } = trigger {
-                self.layers.set(state_keys::every(id), blocks.to_be_bytes().to_vec());
+            match trigger {
+                Trigger::Every { blocks } => {
+                    self.layers.set(state_keys::every(id), blocks.to_be_bytes().to_vec())
+                }
+                Trigger::EthBlocks => self.layers.set(state_keys::eth_blocks(id), Vec::new()),
+                Trigger::EthLogs(filter) => {
+                    self.layers.set(state_keys::eth_log(id, filters), filter.encode());
+                    filters += 1;
+                }
             }
+        }
+    }
+
+    /// Removes a function's triggers (before an upgrade registers the new code's, or on delete).
+    fn unregister_triggers(&self, id: &Hash32) {
+        for key in [state_keys::every(id), state_keys::eth_blocks(id)] {
+            self.layers.delete(key);
+        }
+        for key in layers::scan(&self.layers, &state_keys::eth_logs(id), false).into_keys() {
+            self.layers.delete(key);
         }
     }
 
@@ -610,7 +642,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 caller: origin.caller,
                 value: origin.value,
                 entry: Some(entry),
-                eth_block: None,
+                eth_block: origin.eth_block,
             },
             fuel: meter.remaining().min(fuel_cap),
             storage_quota: limits.storage_bytes.unwrap_or(u64::MAX).min(ctx.params.max_storage_bytes),
@@ -626,7 +658,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let (mut r, _) = self.runtime.invoke(&module, call, view);
         let out_of_gas = meter.charge(r.fuel_used).is_err()
             || (tx_gas_ran_out && r.outcome == Err(nexus_runtime::InvocationError::OutOfGas));
-        record_logs(ctx, id, origin.tx, entry, &r);
+        record_logs(ctx, id, &origin, entry, &r);
         let record = InvocationRecord {
             function: *id,
             entry: entry.export_name().into(),
@@ -642,6 +674,76 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             self.layers.apply_diff(&prefix, std::mem::take(&mut r.diff));
         }
         Ok((record, r))
+    }
+
+    /// Runs the functions finalized Ethereum blocks trigger, block by block in order: every
+    /// `on_eth_block` subscriber, then for each log (in index order) every function whose filter
+    /// matches it and, for a gateway `FunctionCalled` log, the called function's `on_call`; then
+    /// moves the cursor. With no cursor yet, the data is the anchor block: it only sets the cursor.
+    /// Each invocation gets a whole invocation's fuel, so no Ethereum block is ever skipped or
+    /// split; their number is bounded by the caps on blocks and logs per Nexus block.
+    fn run_eth(&self, ctx: &mut BlockCtx<'_>, data: &EthData) -> Vec<InvocationRecord> {
+        let mut records = Vec::new();
+        let anchored = self.load::<EthCursor>(state_keys::ETH_CURSOR).is_some();
+        let block_subscribers: Vec<Hash32> = layers::scan(&self.layers, state_keys::ETH_BLOCKS_PREFIX, false)
+            .into_keys()
+            .filter_map(|k| k[state_keys::ETH_BLOCKS_PREFIX.len()..].try_into().ok())
+            .collect();
+        let log_subscribers: Vec<(Hash32, EthLogFilter)> =
+            layers::scan(&self.layers, state_keys::ETH_LOGS_PREFIX, false)
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let id =
+                        k.get(state_keys::ETH_LOGS_PREFIX.len()..state_keys::ETH_LOGS_PREFIX.len() + 32)?;
+                    Some((id.try_into().ok()?, EthLogFilter::decode(&v).ok()?))
+                })
+                .collect();
+        let gateway = ctx.params.eth.gateway;
+        let mut seq = 0u32;
+        for block in data.blocks.iter().filter(|_| anchored) {
+            let number = block.header.number;
+            let mut run = |id: &Hash32, entry: EntryPoint, caller: Address, value: u128, input: Vec<u8>| {
+                seq += 1;
+                let origin = Origin { caller, value, tx: None, seq, eth_block: Some(number) };
+                let mut result = MsgResult {
+                    kind: "eth".into(),
+                    function: Some(*id),
+                    code_hash: None,
+                    invocations: Vec::new(),
+                };
+                let mut meter = Meter::new(ctx.params.max_fuel_per_invocation);
+                let outcome = self.require_function(id).and_then(|info| {
+                    self.invoke_with_sends(ctx, &mut meter, origin, id, &info, entry, &input, &mut result)
+                });
+                match outcome {
+                    Ok(_) => self.layers.commit_tx(),
+                    Err(_) => self.layers.revert_tx(),
+                }
+                records.extend(result.invocations);
+            };
+            for id in &block_subscribers {
+                run(id, EntryPoint::OnEthBlock, [0; 20], 0, block.header.encode());
+            }
+            for log in &block.logs {
+                let mut last = None;
+                for (id, filter) in &log_subscribers {
+                    // One invocation per function and log, however many of its filters match.
+                    if last != Some(id) && eth::matches(filter, log) {
+                        run(id, EntryPoint::OnEthLog, [0; 20], 0, log.encode());
+                        last = Some(id);
+                    }
+                }
+                if let Some(call) = gateway.and_then(|g| gateway_call(g, log)) {
+                    run(&call.function, EntryPoint::OnCall, call.caller, call.value, call.payload);
+                }
+            }
+        }
+        if let Some(last) = data.blocks.last() {
+            let cursor = EthCursor { number: last.header.number, hash: last.header.hash };
+            self.store_value(state_keys::ETH_CURSOR.to_vec(), &cursor);
+            self.layers.commit_tx();
+        }
+        records
     }
 
     /// Invokes `every` triggers due at this height, then every long-running task, from one
@@ -669,7 +771,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             if budget.remaining() <= nexus_runtime::gas::INVOCATION_BASE {
                 break;
             }
-            let origin = Origin { caller: [0; 20], value: 0, tx: None, seq: u32::from(is_task) };
+            let origin =
+                Origin { caller: [0; 20], value: 0, tx: None, seq: u32::from(is_task), eth_block: None };
             let mut result = MsgResult {
                 kind: "scheduled".into(),
                 function: Some(id),
@@ -700,6 +803,31 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         }
         records
     }
+}
+
+/// A `callFunction` request read from a gateway log.
+struct GatewayCall {
+    function: Hash32,
+    caller: Address,
+    value: u128,
+    payload: Vec<u8>,
+}
+
+/// The request in a gateway's `FunctionCalled` log (`None` for other logs, undecodable data or a
+/// value beyond 128 bits, which the gateway's callers cannot send).
+fn gateway_call(gateway: Address, log: &nexus_types::EthLog) -> Option<GatewayCall> {
+    use alloy_sol_types::SolEvent as _;
+    if log.address != gateway {
+        return None;
+    }
+    let topics: Vec<alloy_primitives::B256> = log.topics.iter().map(|t| (*t).into()).collect();
+    let event = eth::FunctionCalled::decode_raw_log(topics, &log.data).ok()?;
+    Some(GatewayCall {
+        function: event.functionId.0,
+        caller: event.caller.into_array(),
+        value: u128::try_from(event.value).ok()?,
+        payload: event.payload.to_vec(),
+    })
 }
 
 /// A journal record's bytes: JSON, since the journal is node-local and served as JSON.
@@ -738,7 +866,7 @@ fn encode_request(request: &OutboundRequest) -> Vec<u8> {
 fn record_logs(
     ctx: &mut BlockCtx<'_>,
     id: &Hash32,
-    tx: Option<Hash32>,
+    origin: &Origin,
     entry: EntryPoint,
     r: &InvocationResult,
 ) {
@@ -746,11 +874,12 @@ fn record_logs(
         ctx.logs.push(LogRecord {
             function: *id,
             height: ctx.height,
-            tx,
+            tx: origin.tx,
             entry: entry.export_name().into(),
             kind: kind.into(),
             topic,
             message,
+            eth_block: origin.eth_block,
         });
     };
     for line in &r.logs {

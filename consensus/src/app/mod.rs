@@ -9,6 +9,7 @@
 //! `commit`, with `check_tx`, `prepare_proposal`, `process_proposal`, `extend_vote`,
 //! `verify_vote_extension`, `info` and the queries in between.
 
+pub mod eth;
 mod execute;
 pub mod gas;
 pub mod layers;
@@ -218,6 +219,10 @@ pub enum ProposalError {
     /// The vote-extension bundle is missing, misplaced or does not verify.
     #[error(transparent)]
     Votes(#[from] VoteError),
+    /// The injected Ethereum data is malformed, oversized, off the chain or not backed by the
+    /// votes.
+    #[error(transparent)]
+    Eth(#[from] eth::EthDataError),
     /// The transactions ask for more gas than a block holds.
     #[error("proposal asks for {total} gas; the block gas limit is {limit}")]
     OverGasLimit {
@@ -228,9 +233,9 @@ pub enum ProposalError {
     },
 }
 
-/// The application's vote extension: empty of observations until the Ethereum observer lands,
-/// but versioned and height-bound so every validator already produces and checks one.
-const VOTE_EXTENSION_VERSION: u8 = 1;
+/// The application's vote extension: a version byte, the height, then the validator's
+/// [`eth::EthVote`] in Borsh when its observer has one.
+const VOTE_EXTENSION_VERSION: u8 = 2;
 
 /// Node-local settings that do not affect consensus.
 #[derive(Debug, Clone, Default)]
@@ -271,6 +276,8 @@ pub struct App<B: Backend + Send + Sync + 'static> {
     /// Genesis writes, pending until the first block commits.
     genesis: Option<crate::store::Changes>,
     genesis_height: u64,
+    /// This validator's Ethereum observer, if it runs one.
+    eth_source: Option<Arc<dyn eth::EthSource>>,
 }
 
 impl<B: Backend + Send + Sync + 'static> std::fmt::Debug for App<B> {
@@ -303,7 +310,33 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             finalized: None,
             genesis: None,
             genesis_height: 1,
+            eth_source: None,
         })
+    }
+
+    /// Lets this node's Ethereum observer feed its vote extensions and proposals.
+    pub fn set_eth_source(&mut self, source: Arc<dyn eth::EthSource>) {
+        self.eth_source = Some(source);
+    }
+
+    /// The last Ethereum block the chain processed, at the last committed height.
+    pub fn eth_cursor(&self) -> Option<eth::EthCursor> {
+        self.layers.committed(state_keys::ETH_CURSOR).and_then(|b| borsh::from_slice(&b).ok())
+    }
+
+    /// The log filters at the last committed height: the gateway's, then every function's, in
+    /// key order (what observers select logs with and votes name by hash).
+    pub fn eth_filters(&self) -> Vec<nexus_types::EthLogFilter> {
+        use nexus_types::codec::Decode as _;
+        let gateway = self.params.as_ref().and_then(|p| p.eth.gateway).map(eth::gateway_filter);
+        gateway
+            .into_iter()
+            .chain(
+                layers::scan(&self.layers, state_keys::ETH_LOGS_PREFIX, true)
+                    .values()
+                    .filter_map(|v| nexus_types::EthLogFilter::decode(v).ok()),
+            )
+            .collect()
     }
 
     /// The chain parameters, once initialized.
@@ -434,6 +467,13 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             let encoded = bundle.encode();
             bytes = encoded.len();
             out.push(encoded);
+            if let Some(data) = self.eth_proposal(params, bundle) {
+                let encoded = data.encode();
+                if bytes + encoded.len() <= max_bytes {
+                    bytes += encoded.len();
+                    out.push(encoded);
+                }
+            }
         }
         for t in txs {
             let Ok(signed) = tx::decode(&t) else { continue };
@@ -460,10 +500,16 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             let bundle = Bundle::decode(first).ok_or(VoteError::Placement(true))??;
             let chain = self.params.as_ref().map_or("", |p| p.chain_name.as_str());
             let previous = height.saturating_sub(1);
-            votes::verify(&bundle, previous, chain, &self.validator_set_at(previous), |e| {
-                self.verify_vote_extension(previous, e)
-            })?;
-            &txs[1..]
+            let set = self.validator_set_at(previous);
+            votes::verify(&bundle, previous, chain, &set, |e| self.verify_vote_extension(previous, e))?;
+            match txs.get(1).and_then(|t| eth::EthData::decode(t)) {
+                Some(data) => {
+                    let data = data.map_err(|e| eth::EthDataError::Malformed(e.to_string()))?;
+                    self.check_eth_data(&data, txs[1].len(), &bundle, &set)?;
+                    &txs[2..]
+                }
+                None => &txs[1..],
+            }
         } else {
             txs
         };
@@ -471,6 +517,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         for (index, t) in user.iter().enumerate() {
             if Bundle::decode(t).is_some() {
                 return Err(VoteError::Placement(false).into());
+            }
+            if eth::EthData::decode(t).is_some() {
+                return Err(eth::EthDataError::NoVotes.into());
             }
             let signed =
                 tx::decode(t).map_err(|e| ProposalError::Malformed { index, reason: e.to_string() })?;
@@ -499,14 +548,90 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         history.at(height).iter().map(|k| (k.address(), *k)).collect()
     }
 
-    /// ABCI `ExtendVote`.
+    /// ABCI `ExtendVote`: the height, and what this validator's observer saw after the cursor.
     pub fn extend_vote(&self, height: u64) -> Vec<u8> {
-        [&[VOTE_EXTENSION_VERSION][..], &height.to_be_bytes()].concat()
+        let vote = self.eth_source.as_ref().and_then(|source| {
+            let filters = self.eth_filters();
+            let wanted = eth::filters_hash(&filters);
+            let o = source.observation(self.eth_cursor(), &filters).filter(|o| o.filters == wanted)?;
+            Some(eth::EthVote::of(&o))
+        });
+        vote_extension(height, vote.as_ref())
     }
 
-    /// ABCI `VerifyVoteExtension`.
+    /// ABCI `VerifyVoteExtension`: the right version and height, and an Ethereum vote that
+    /// decodes within its cap, if there is one (whether it is right is for ProcessProposal to
+    /// count, not for one validator to veto).
     pub fn verify_vote_extension(&self, height: u64, extension: &[u8]) -> bool {
-        extension == self.extend_vote(height).as_slice()
+        vote_of(height, extension).is_some()
+    }
+
+    /// The Ethereum blocks this proposer can inject: those after the cursor that its own
+    /// observer saw and that validators with more than 2/3 of the power of the bundle's height
+    /// committed to, as a prefix of at most `max_blocks_per_block`.
+    fn eth_proposal(&self, params: &Params, bundle: &Bundle) -> Option<eth::EthData> {
+        let source = self.eth_source.as_ref()?;
+        let cursor = self.eth_cursor();
+        let filters = self.eth_filters();
+        let wanted = eth::filters_hash(&filters);
+        let observed = source.observation(cursor, &filters).filter(|o| o.filters == wanted)?;
+        let limit = if cursor.is_some() { params.eth.max_blocks_per_block } else { 1 };
+        let next = cursor.map_or(0, |c| c.number + 1);
+        let candidates: Vec<eth::ObservedBlock> = observed
+            .blocks
+            .iter()
+            .filter(|b| cursor.is_none() || b.header.number >= next)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        let (votes, total) = self.eth_votes(bundle, &self.validator_set_at(bundle.height));
+        let backed = eth::backing(&candidates, &wanted, &votes);
+        let mut n = backed.iter().take_while(|p| eth::supermajority(**p, total)).count();
+        // Keep the longest prefix that passes every check ProcessProposal will make.
+        while n > 0 {
+            let data = eth::EthData { blocks: candidates[..n].to_vec() };
+            if eth::check_data(&data, cursor, &params.eth, &filters, data.encode().len()).is_ok() {
+                return Some(data);
+            }
+            n -= 1;
+        }
+        None
+    }
+
+    /// The Ethereum votes in a bundle with their signers' power, and the set's total power.
+    fn eth_votes(
+        &self,
+        bundle: &Bundle,
+        set: &BTreeMap<ValidatorAddress, ValidatorKey>,
+    ) -> (Vec<(eth::EthVote, u64)>, u64) {
+        let votes = bundle
+            .votes
+            .iter()
+            .filter_map(|v| Some((vote_of(bundle.height, &v.extension)??, set.get(&v.validator)?.power)))
+            .collect();
+        (votes, set.values().map(|k| k.power).fold(0u64, u64::saturating_add))
+    }
+
+    /// ProcessProposal's checks of injected Ethereum data.
+    fn check_eth_data(
+        &self,
+        data: &eth::EthData,
+        size: usize,
+        bundle: &Bundle,
+        set: &BTreeMap<ValidatorAddress, ValidatorKey>,
+    ) -> Result<(), eth::EthDataError> {
+        let params = self.params.as_ref().ok_or(eth::EthDataError::NoVotes)?;
+        let cursor = self.eth_cursor();
+        let filters = self.eth_filters();
+        eth::check_data(data, cursor, &params.eth, &filters, size)?;
+        let (votes, total) = self.eth_votes(bundle, set);
+        let backed = eth::backing(&data.blocks, &eth::filters_hash(&filters), &votes);
+        for (block, signed) in data.blocks.iter().zip(backed) {
+            if !eth::supermajority(signed, total) {
+                return Err(eth::EthDataError::Unbacked { number: block.header.number, signed, total });
+            }
+        }
+        Ok(())
     }
 
     /// ABCI `FinalizeBlock`: executes the block without persisting anything. Calling it again for
@@ -632,6 +757,31 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             None => Ok(None),
         }
     }
+}
+
+/// The application's vote extension for `height`: the version, the height, and the Ethereum vote
+/// when the validator has one.
+pub fn vote_extension(height: u64, eth: Option<&eth::EthVote>) -> Vec<u8> {
+    let mut out = [&[VOTE_EXTENSION_VERSION][..], &height.to_be_bytes()].concat();
+    if let Some(vote) = eth {
+        out.extend(borsh::to_vec(vote).expect("borsh into a Vec"));
+    }
+    out
+}
+
+/// The Ethereum vote in a well-formed extension for `height` (`Some(None)` when it carries none);
+/// `None` when the extension is malformed.
+fn vote_of(height: u64, extension: &[u8]) -> Option<Option<eth::EthVote>> {
+    let (version, rest) = extension.split_first()?;
+    let (h, rest) = rest.split_first_chunk::<8>()?;
+    if *version != VOTE_EXTENSION_VERSION || u64::from_be_bytes(*h) != height {
+        return None;
+    }
+    if rest.is_empty() {
+        return Some(None);
+    }
+    let vote: eth::EthVote = borsh::from_slice(rest).ok()?;
+    (vote.commitments.len() <= eth::MAX_VOTE_BLOCKS).then_some(Some(vote))
 }
 
 /// The checks that need only the transaction and the parameters; returns the most the

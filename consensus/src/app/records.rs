@@ -29,6 +29,8 @@ pub struct Params {
     pub max_sends_per_tx: u32,
     /// Staking: epochs, bonding, slashing, jailing and rewards.
     pub staking: crate::app::staking::StakingParams,
+    /// Ethereum: the gateway and the caps on injected block data.
+    pub eth: crate::app::eth::EthParams,
 }
 
 impl Default for Params {
@@ -44,6 +46,7 @@ impl Default for Params {
             scheduled_fuel_per_block: 2_000_000_000,
             max_sends_per_tx: 64,
             staking: Default::default(),
+            eth: Default::default(),
         }
     }
 }
@@ -215,6 +218,13 @@ pub struct BlockRecord {
     pub gas_used: u64,
     /// Scheduled invocations (`every` triggers and tasks) run at the end of the block.
     pub scheduled: Vec<InvocationRecord>,
+    /// Invocations finalized Ethereum blocks triggered (`on_eth_block`, `on_eth_log`, gateway
+    /// calls), run before the block's transactions.
+    #[serde(default)]
+    pub eth: Vec<InvocationRecord>,
+    /// The last Ethereum block processed after this block, if any.
+    #[serde(default)]
+    pub eth_cursor: Option<crate::app::eth::EthCursor>,
 }
 
 /// A log line, event or output stream chunk of a function, as `nexus logs` shows it.
@@ -236,6 +246,9 @@ pub struct LogRecord {
     pub topic: Option<String>,
     /// The text (or event data, lossily decoded).
     pub message: String,
+    /// The Ethereum block that triggered the invocation, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eth_block: Option<u64>,
 }
 
 /// Serde helpers: bytes as `0x` hex.

@@ -83,6 +83,30 @@ pub fn task(id: &Hash32) -> Vec<u8> {
     [TASK_PREFIX, id].concat()
 }
 
+/// Ethereum component: the last finalized Ethereum block processed.
+pub const ETH_CURSOR: &[u8] = b"p/eth-cursor";
+
+/// Ethereum component: `eb/<function id>` marks a function run for every Ethereum block.
+pub const ETH_BLOCKS_PREFIX: &[u8] = b"eb/";
+
+/// Ethereum component: the block subscription of a function.
+pub fn eth_blocks(id: &Hash32) -> Vec<u8> {
+    [ETH_BLOCKS_PREFIX, id].concat()
+}
+
+/// Ethereum component: `el/<function id><index>` → one log filter of a function.
+pub const ETH_LOGS_PREFIX: &[u8] = b"el/";
+
+/// Ethereum component: the prefix of a function's log filters.
+pub fn eth_logs(id: &Hash32) -> Vec<u8> {
+    [ETH_LOGS_PREFIX, id].concat()
+}
+
+/// Ethereum component: a function's `index`-th log filter.
+pub fn eth_log(id: &Hash32, index: u32) -> Vec<u8> {
+    [eth_logs(id).as_slice(), &index.to_be_bytes()].concat()
+}
+
 /// Outbox component: `q/<sequence>` → an outbound request awaiting the Ethereum or zk machinery.
 pub const OUTBOX_PREFIX: &[u8] = b"q/";
 
