@@ -1,6 +1,7 @@
 //! The `nexus` command: scaffold, build, inspect and run Nexus functions, and use a chain:
 //! keys, deploy, call, query, logs, files, key-value reads with proofs.
 
+mod anvil;
 mod client;
 mod cmd;
 mod cometbft;

@@ -53,10 +53,9 @@ pub(crate) fn check_refused(code: u32, reason: &str) -> response::CheckTx {
 pub(crate) fn finalize_response(outcome: &BlockOutcome) -> response::FinalizeBlock {
     response::FinalizeBlock {
         events: Vec::new(),
-        // The injected bundle is a block transaction too: CometBFT wants a result for each.
-        tx_results: outcome
-            .bundle
-            .iter()
+        // The injected bundle and Ethereum data are block transactions too: CometBFT wants a
+        // result for each.
+        tx_results: (0..outcome.injected)
             .map(|_| ExecTxResult::default())
             .chain(outcome.txs.iter().map(|r| ExecTxResult {
                 code: if r.ok { 0 } else { code::TX_FAILED }.into(),

@@ -141,6 +141,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             app_hash,
             block: block_record,
             bundle,
+            injected: skip,
             txs: records,
             logs: ctx.logs,
             validator_updates,

@@ -197,6 +197,9 @@ pub struct BlockOutcome {
     pub block: BlockRecord,
     /// The previous height's vote extensions, when the block starts with them.
     pub bundle: Option<Bundle>,
+    /// How many transactions at the block's start the application injected (the bundle and the
+    /// Ethereum data): they have no result of their own in `txs`.
+    pub injected: usize,
     /// One result per user transaction, in block order (the bundle has none).
     pub txs: Vec<TxRecord>,
     /// Every log line, event and output chunk of the block, in order.
@@ -659,6 +662,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let app_hash = self.store.commit_with_aux(finalized.height, finalized.journal)?;
         debug_assert_eq!(app_hash, finalized.app_hash);
         *self.check.lock().unwrap_or_else(|e| e.into_inner()) = CheckState::default();
+        // Start observing from the new cursor now, so the next vote has blocks to commit to.
+        if let Some(source) = &self.eth_source {
+            source.observation(self.eth_cursor(), &self.eth_filters());
+        }
         Ok(Info { height: finalized.height, app_hash })
     }
 

@@ -97,6 +97,8 @@ pub struct DevConfig {
     pub genesis: Genesis,
     /// Heights whose state stays provable; `None` keeps all (archive).
     pub keep_recent: Option<u64>,
+    /// Ethereum JSON-RPC endpoints (`http://`) to follow; empty runs without Ethereum.
+    pub eth_rpc: Vec<String>,
 }
 
 impl Default for DevConfig {
@@ -107,6 +109,7 @@ impl Default for DevConfig {
             block_time: None,
             genesis: dev_genesis(),
             keep_recent: Some(DEFAULT_KEEP_RECENT),
+            eth_rpc: Vec::new(),
         }
     }
 }
@@ -148,6 +151,9 @@ pub enum DevError {
     /// The producer thread panicked.
     #[error("the block producer panicked")]
     ProducerPanicked,
+    /// The Ethereum endpoints are unusable.
+    #[error(transparent)]
+    Eth(#[from] crate::EthConfigError),
     /// The producer thread could not be started.
     #[error("cannot start the block producer thread: {0}")]
     Spawn(std::io::Error),
@@ -197,10 +203,11 @@ impl DevNode {
         node: NodeConfig,
         config: DevConfig,
     ) -> Result<Self, DevError> {
-        let app = App::new(store, node).map_err(NodeError::from)?;
+        let mut app = App::new(store, node).map_err(NodeError::from)?;
+        let eth = crate::eth::attach(&mut app, &config.eth_rpc, &config.genesis)?;
         let resumed_at = app.info().height;
         let shared = Arc::new(Shared::new(app, &config.genesis)?);
-        let rpc = Rpc { node: shared.clone() };
+        let rpc = Rpc { node: shared.clone(), eth };
         let (rpc_addr, server) = serve(config.rpc_addr, rpc)
             .await
             .map_err(|source| SetupError::Bind { addr: config.rpc_addr, source })?;

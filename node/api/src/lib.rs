@@ -3,6 +3,7 @@
 
 mod client;
 mod dev;
+mod eth;
 mod node;
 mod rpc;
 mod server;
@@ -14,6 +15,7 @@ pub use dev::{
     DEFAULT_KEEP_RECENT, DEFAULT_RPC_ADDR, DEV_ACCOUNTS, DEV_BALANCE, DEV_MNEMONIC, DevAccount, DevConfig,
     DevError, DevNode, dev_accounts, dev_genesis, dev_validator_key,
 };
+pub use eth::{EthConfigError, EthObserver};
 pub use node::{MEMPOOL_MAX_TXS, NodeError, SetupError};
 pub use rpc::{NexusApiClient, NexusApiServer, code};
 pub use server::WAIT_TIMEOUT;

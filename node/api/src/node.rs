@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use jsonrpsee::core::async_trait;
 use nexus_consensus::Backend;
+use nexus_consensus::app::eth::EthData;
 use nexus_consensus::app::tx::VerifiedTx;
 use nexus_consensus::app::votes::{self, Bundle, SignedExtension};
 use nexus_consensus::app::{
@@ -359,8 +360,12 @@ impl<B: Backend + Send + Sync + 'static> Shared<B> {
         // Only the producer takes from the queue, so the proposal is still its front (every queued
         // transaction decodes, so the app's choice is a prefix of the candidates, after the
         // vote-extension bundle when there is one).
-        let injected = height > 1 && txs.first().is_some_and(|t| Bundle::decode(t).is_some());
-        let user_txs = txs.len() - usize::from(injected);
+        let injected = txs
+            .iter()
+            .take(2)
+            .filter(|t| Bundle::decode(t).is_some() || EthData::decode(t).is_some())
+            .count();
+        let user_txs = txs.len() - injected;
         let proposed: Vec<Hash32> = {
             let mut pool = lock(&self.mempool);
             pool.queue.drain(..user_txs).map(|p| p.verified.hash).collect()

@@ -6,8 +6,8 @@ use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 
 use crate::types::{
-    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, FileEntry, FunctionDetails, H256, KvValue,
-    LogRecord, QueryResult, SendTxResult, Status, TxStatus, ValidatorInfo, WorkItem,
+    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, EthStatus, FileEntry, FunctionDetails, H256,
+    KvValue, LogRecord, QueryResult, SendTxResult, Status, TxStatus, ValidatorInfo, WorkItem,
 };
 
 /// The node API.
@@ -84,6 +84,10 @@ pub trait NexusApi {
         validator: Address,
         delegator: Address,
     ) -> jsonrpsee::core::RpcResult<DelegationInfo>;
+
+    /// How far the chain has processed Ethereum, and how this node's observer is doing.
+    #[method(name = "ethStatus")]
+    async fn eth_status(&self) -> jsonrpsee::core::RpcResult<EthStatus>;
 
     /// Outbound requests waiting for the Ethereum or zk machinery, oldest first.
     #[method(name = "outbox")]

@@ -20,9 +20,9 @@ use crate::code;
 use crate::node::{Outcome, Published, SubmitError};
 use crate::rpc::NexusApiServer;
 use crate::types::{
-    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, FileEntry, FunctionDetails, H256, KvValue,
-    LogRecord, QueryEvent, QueryLog, QueryResult, SendTxResult, Status, TxState, TxStatus, ValidatorInfo,
-    WorkItem,
+    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, EthStatus, FileEntry, FunctionDetails, H256,
+    KvValue, LogRecord, QueryEvent, QueryLog, QueryResult, SendTxResult, Status, TxState, TxStatus,
+    ValidatorInfo, WorkItem,
 };
 
 /// How long `nexus_sendTx` with `wait = true` waits for the commit.
@@ -90,6 +90,8 @@ pub(crate) trait Node: Send + Sync + 'static {
 /// The node API over a node.
 pub(crate) struct Rpc<N: Node> {
     pub node: Arc<N>,
+    /// The node's Ethereum observer, when it follows Ethereum.
+    pub eth: Option<Arc<crate::EthObserver>>,
 }
 
 /// Starts serving HTTP and WebSocket on `addr` (port 0 picks a free one) on the current tokio
@@ -340,6 +342,20 @@ impl<N: Node> NexusApiServer for Rpc<N> {
             err(code::NOT_FOUND, format!("{delegator} has no stake in a validator operated by {validator}"))
         })?;
         Ok(DelegationInfo { validator, delegator, stake, rewards })
+    }
+
+    async fn eth_status(&self) -> RpcResult<EthStatus> {
+        let app = self.node.app().await;
+        let cursor = app.eth_cursor();
+        let finalized = self.eth.as_ref().and_then(|o| o.finalized());
+        Ok(EthStatus {
+            gateway: app.params().and_then(|p| p.eth.gateway).map(Address),
+            cursor,
+            observing: self.eth.is_some(),
+            finalized,
+            lag: finalized.map(|f| f.number.saturating_sub(cursor.map_or(f.number, |c| c.number))),
+            error: self.eth.as_ref().and_then(|o| o.last_error()),
+        })
     }
 
     async fn outbox(&self) -> RpcResult<Vec<WorkItem>> {

@@ -152,6 +152,23 @@ pub struct ValidatorInfo {
     pub missed: u64,
 }
 
+/// `nexus_ethStatus`: the chain's Ethereum cursor and this node's observer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EthStatus {
+    /// The gateway whose `FunctionCalled` logs become calls, if the chain has one.
+    pub gateway: Option<Address>,
+    /// The last Ethereum block the chain processed (absent until the first is anchored).
+    pub cursor: Option<nexus_consensus::app::eth::EthCursor>,
+    /// Whether this node runs an observer (validators need one to vote on Ethereum blocks).
+    pub observing: bool,
+    /// The newest finalized block its endpoints agree on, once it observed.
+    pub finalized: Option<nexus_consensus::app::eth::EthCursor>,
+    /// Finalized blocks not yet processed by the chain.
+    pub lag: Option<u64>,
+    /// Why its last observation failed (an endpoint down or disagreeing), if it did.
+    pub error: Option<String>,
+}
+
 /// `nexus_getDelegation`: a delegator's stake in a validator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegationInfo {

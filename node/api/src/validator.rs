@@ -49,6 +49,11 @@ pub struct ValidatorConfig {
     pub chain_name: String,
     /// Heights whose state stays provable; `None` keeps all (archive).
     pub keep_recent: Option<u64>,
+    /// Ethereum JSON-RPC endpoints (`http://`) the validator's observer follows; without one it
+    /// votes on no Ethereum block.
+    pub eth_rpc: Vec<String>,
+    /// The network's genesis (for parameters before `InitChain` has run).
+    pub genesis: nexus_consensus::app::Genesis,
 }
 
 /// Why a validator's application side could not start.
@@ -71,6 +76,9 @@ pub enum ValidatorError {
     /// The ABCI adapter failed.
     #[error(transparent)]
     Abci(#[from] nexus_abci::AbciError),
+    /// The Ethereum endpoints are unusable.
+    #[error(transparent)]
+    Eth(#[from] crate::EthConfigError),
 }
 
 /// The node API's view of a validator.
@@ -234,8 +242,9 @@ impl ValidatorNode {
         let backend = Arc::new(RocksBackend::open(&db).map_err(NodeError::from)?);
         let store =
             Store::new(backend, StoreConfig { keep_recent: config.keep_recent }).map_err(NodeError::from)?;
-        let app = App::new(store, NodeConfig { module_cache_dir: Some(config.data_dir.join("modules")) })
+        let mut app = App::new(store, NodeConfig { module_cache_dir: Some(config.data_dir.join("modules")) })
             .map_err(NodeError::from)?;
+        let eth = crate::eth::attach(&mut app, &config.eth_rpc, &config.genesis)?;
         let abci = Abci::new(Arc::new(RwLock::new(app)), Fault::from_env()?);
         let cometbft = HttpClientBuilder::default().build(&config.cometbft_rpc).map_err(|e| {
             ValidatorError::CometRpc { url: config.cometbft_rpc.clone(), reason: e.to_string() }
@@ -268,7 +277,7 @@ impl ValidatorNode {
             let socket = config.abci_socket.clone();
             async move { abci.serve_unix(&socket).await }
         });
-        let (rpc_addr, server) = serve(config.rpc_addr, Rpc { node: chain })
+        let (rpc_addr, server) = serve(config.rpc_addr, Rpc { node: chain, eth })
             .await
             .map_err(|source| SetupError::Bind { addr: config.rpc_addr, source })?;
         Ok(Self { rpc_addr, server, abci, serving, forwarding })

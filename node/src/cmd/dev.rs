@@ -37,6 +37,19 @@ pub struct Args {
     /// Keep every height provable (no pruning).
     #[arg(long)]
     archive: bool,
+    /// Follow this Ethereum JSON-RPC endpoint (http://) instead of starting anvil; repeat to
+    /// cross-check several.
+    #[arg(long = "eth-rpc", value_name = "URL", conflicts_with = "no_eth")]
+    eth_rpc: Vec<String>,
+    /// The NexusGateway contract on --eth-rpc whose calls reach functions (a new chain only).
+    #[arg(long, value_name = "ADDRESS", requires = "eth_rpc")]
+    gateway: Option<String>,
+    /// Port of the anvil started when no --eth-rpc is given.
+    #[arg(long, default_value_t = 8545, value_name = "PORT")]
+    anvil_port: u16,
+    /// Run without Ethereum: no anvil, no Ethereum triggers.
+    #[arg(long)]
+    no_eth: bool,
     /// Print one JSON line with the node's URLs and accounts instead of the banner.
     #[arg(long)]
     json: bool,
@@ -83,15 +96,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => dev_genesis(),
     };
-    let config = DevConfig {
-        data_dir: data_dir.clone(),
-        rpc_addr: args.rpc_addr,
-        block_time: args.block_time,
-        genesis,
-        keep_recent: (!args.archive).then_some(args.keep_recent),
-    };
+    let mut genesis = genesis;
+    if let Some(g) = &args.gateway {
+        let g: nexus_api::types::Address = g
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--gateway {g:?} is not an address (0x + 40 hex digits)"))?;
+        genesis.params.eth.gateway = Some(g.0);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // Declared before the node so it outlives it: the node's observer follows it to the end.
+        let anvil = if args.no_eth || !args.eth_rpc.is_empty() {
+            None
+        } else {
+            if let Some(dir) = &data_dir {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let state = data_dir.as_ref().map(|d| d.join("anvil-state.json"));
+            let anvil = crate::anvil::Anvil::start(args.anvil_port, state.as_deref()).await?;
+            genesis.params.eth.gateway = Some(anvil.gateway);
+            Some(anvil)
+        };
+        let eth_rpc = match &anvil {
+            Some(a) => vec![a.url.clone()],
+            None => args.eth_rpc.clone(),
+        };
+        let config = DevConfig {
+            data_dir: data_dir.clone(),
+            rpc_addr: args.rpc_addr,
+            block_time: args.block_time,
+            genesis,
+            keep_recent: (!args.archive).then_some(args.keep_recent),
+            eth_rpc: eth_rpc.clone(),
+        };
         let mut node = DevNode::start(config).await?;
         let accounts = if args.genesis.is_none() { dev_accounts() } else { Vec::new() };
         let where_ =
@@ -107,6 +144,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             let line = serde_json::json!({
+                "eth_rpc": eth_rpc,
+                "gateway": anvil.as_ref().map(|a| format!("0x{}", hex::encode(a.gateway))),
                 "rpc_url": node.http_url(),
                 "ws_url": node.ws_url(),
                 "data_dir": data_dir,
@@ -136,6 +175,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             match args.block_time {
                 Some(d) => println!("Blocks: every {d:?}"),
                 None => println!("Blocks: instant (one as soon as transactions arrive)"),
+            }
+            match (&anvil, eth_rpc.is_empty()) {
+                (Some(a), _) => println!(
+                    "Ethereum: anvil on {} (finalized blocks trigger functions); NexusGateway at 0x{}",
+                    a.url,
+                    hex::encode(a.gateway)
+                ),
+                (None, false) => println!("Ethereum: following {}", eth_rpc.join(", ")),
+                (None, true) => println!("Ethereum: off (--no-eth)"),
             }
             println!("\nListening on {} (WebSocket: {})", node.http_url(), node.ws_url());
         }

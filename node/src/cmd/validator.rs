@@ -76,6 +76,10 @@ pub struct StartArgs {
     /// Keep every height provable (no pruning).
     #[arg(long)]
     pub archive: bool,
+    /// An Ethereum JSON-RPC endpoint (http://) the observer follows; repeat to cross-check
+    /// several. Without one the validator votes on no Ethereum block.
+    #[arg(long = "eth-rpc", value_name = "URL")]
+    pub eth_rpc: Vec<String>,
     /// CometBFT's log level.
     #[arg(long, default_value = "main:info,state:info,*:error")]
     pub cometbft_log_level: String,
@@ -150,6 +154,8 @@ pub fn start(a: StartArgs) -> anyhow::Result<ExitCode> {
         chain_id: genesis.params.chain_id,
         chain_name: genesis.params.chain_name.clone(),
         keep_recent: (!a.archive).then_some(a.keep_recent),
+        eth_rpc: a.eth_rpc.clone(),
+        genesis: genesis.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(async move {
