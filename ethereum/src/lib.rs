@@ -10,6 +10,7 @@
 //! JSON-RPC endpoints, cross-checks them and reports what follows the chain's cursor, with a
 //! compact [`ObservationDigest`] for vote extensions.
 
+pub mod devnet;
 mod handle;
 mod observation;
 mod observer;

@@ -65,6 +65,8 @@ enum Command {
     Network(cmd::network::Args),
     /// Start N real validators on loopback and keep them running until Ctrl-C.
     Testnet(cmd::testnet::Args),
+    /// Ethereum: how far the chain has processed finalized blocks (`nexus eth status`).
+    Eth(cmd::eth::Args),
     /// Proof of stake: create a validator, delegate, undelegate, unjail, withdraw rewards.
     Staking(cmd::staking::Args),
 }
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Zk(a) => cmd::zk::run(a),
         Command::Staking(a) => cmd::staking::run(a),
+        Command::Eth(a) => cmd::eth::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Deploy(a) => cmd::deploy::run(a),
         Command::Upgrade(a) => cmd::upgrade::run(a),

@@ -34,7 +34,7 @@ fn signed(account: &DevAccount, nonce: u64, gas_limit: u64, msg: Msg) -> Bytes {
 /// from the `--json` startup line).
 fn start(dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
-        .args(["dev", "--json", "--rpc-addr", "127.0.0.1:0", "--data-dir"])
+        .args(["dev", "--no-eth", "--json", "--rpc-addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,7 +1,7 @@
 //! Example function: runs on every finalized Ethereum block and appends a line
 //! `<number> 0x<hash> <base fee>` to `/blocks.txt`, so the file lists exactly the blocks the chain
-//! processed, in order. It keeps the count in key-value storage (item `count`); `query` outputs
-//! `<count> blocks, last <number>`.
+//! processed, in order, and logs it. It keeps the count in key-value storage (item `count`);
+//! `query` outputs `<count> blocks, last <number>`.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -23,6 +23,7 @@ fn block(b: EthBlock) -> Result<(), String> {
         .map_err(|e| format!("append to /blocks.txt: {e}"))?;
     COUNT.set(&(COUNT.get().unwrap_or(0) + 1));
     LAST.set(&b.number);
+    nexus_sdk::log::info!("ethereum block {} base fee {}", b.number, b.base_fee);
     Ok(())
 }
 

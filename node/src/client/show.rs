@@ -34,7 +34,9 @@ pub fn log_line(l: &LogRecord) -> String {
         ("event", Some(topic)) => format!("event {topic}"),
         (kind, _) => kind.to_string(),
     };
-    format!("#{:<6} {:<8} {:<7} {}", l.height, l.entry, what, l.message.trim_end())
+    // Which Ethereum block triggered it, when one did.
+    let trigger = l.eth_block.map_or(String::new(), |n| format!("eth#{n} "));
+    format!("#{:<6} {trigger}{:<8} {:<7} {}", l.height, l.entry, what, l.message.trim_end())
 }
 
 /// Prints a transaction's invocations (output, failure) and its log lines.

@@ -118,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(anvil)
         };
         let eth_rpc = match &anvil {
-            Some(a) => vec![a.url.clone()],
+            Some(a) => vec![a.url()],
             None => args.eth_rpc.clone(),
         };
         let config = DevConfig {
@@ -179,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             match (&anvil, eth_rpc.is_empty()) {
                 (Some(a), _) => println!(
                     "Ethereum: anvil on {} (finalized blocks trigger functions); NexusGateway at 0x{}",
-                    a.url,
+                    a.url(),
                     hex::encode(a.gateway)
                 ),
                 (None, false) => println!("Ethereum: following {}", eth_rpc.join(", ")),

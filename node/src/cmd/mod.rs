@@ -7,6 +7,7 @@ pub mod call;
 pub mod delete;
 pub mod deploy;
 pub mod dev;
+pub mod eth;
 pub mod fs;
 pub mod function;
 pub mod inspect;

@@ -56,7 +56,7 @@ impl DevNode {
         let log_path = keys_dir.path().join("node.log");
         let log = std::fs::File::create(&log_path).expect("a log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args(["dev", "--ephemeral", "--rpc-addr", "127.0.0.1:0", "--json"])
+            .args(["dev", "--no-eth", "--ephemeral", "--rpc-addr", "127.0.0.1:0", "--json"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -1,0 +1,153 @@
+//! `nexus dev` following a real anvil: `eth-block-counter` records every finalized Ethereum block
+//! exactly once, in order, with the right hash — across a kill -9 and restart of the node, an
+//! anvil outage, and a reorg of the unfinalized tip — and a contract call through the gateway
+//! reaches `eth-caller` once with the right caller, value and payload.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nexus_api::types::{Bytes, H256};
+use nexus_api::{Client, NexusApiClient as _, dev_accounts};
+use nexus_consensus::app::tx::{Msg, Tx};
+use nexus_ethereum::devnet::{self, Anvil, DEPLOYER};
+
+fn example(name: &str) -> Vec<u8> {
+    let dir = std::env::var("NEXUS_EXAMPLES_DIR").unwrap_or_else(|_| {
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
+        format!("{target}/examples-wasm")
+    });
+    let path = format!("{dir}/{name}.wasm");
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; build the examples (scripts/build-examples.sh)"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// anvil, or `None` outside CI when it is not installed (under CI=true its absence fails).
+fn anvil(state: &std::path::Path) -> Option<Anvil> {
+    let state = state.display().to_string();
+    match Anvil::spawn(free_port(), &["--state", &state]) {
+        Ok(a) => Some(a),
+        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping: anvil is not installed (scripts/install-ethereum-tools.sh)");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `nexus dev` on `dir`, following `eth` with `gateway`; returns it and its API URL.
+fn start_node(dir: &std::path::Path, eth: &str, gateway: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
+        .args(["dev", "--json", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms"])
+        .args(["--eth-rpc", eth, "--gateway", gateway, "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nexus dev starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("a startup line");
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
+    (child, v["rpc_url"].as_str().unwrap().to_string())
+}
+
+async fn deploy(client: &Client, nonce: u64, name: &str) -> [u8; 32] {
+    let msg = Msg::Deploy { code: example(name), input: vec![] };
+    let tx =
+        Tx { chain_id: 31_337, nonce, expires_at: 0, gas_limit: 400_000_000, gas_price: 1, msgs: vec![msg] };
+    let sent = client.send_tx(Bytes(tx.sign(&dev_accounts()[0].key).encode()), Some(true)).await.unwrap();
+    let r = sent.result.unwrap();
+    assert!(r.ok, "{:?}", r.error);
+    r.results[0].function.unwrap()
+}
+
+/// Waits until the chain has processed every block anvil calls finalized now.
+async fn caught_up(client: &Client, eth: &str) -> u64 {
+    let (finalized, _) = devnet::block(eth, "finalized").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let status = client.eth_status().await.unwrap();
+        if status.cursor.is_some_and(|c| c.number >= finalized) {
+            return finalized;
+        }
+        assert!(Instant::now() < deadline, "the chain did not reach Ethereum block {finalized}: {status:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn mine_slowly(eth: &str, blocks: u64) {
+    for _ in 0..blocks / 5 {
+        devnet::mine(eth, 5).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_finalized_block_is_seen_once_in_order_across_restarts_outages_and_reorgs() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut anvil) = anvil(&dir.path().join("anvil.json")) else { return };
+    let eth = anvil.url();
+    let gateway = devnet::deploy_gateway(&eth).await.unwrap();
+    devnet::mine(&eth, 3).await.unwrap();
+    let node_dir = dir.path().join("node");
+    let (mut node, url) = start_node(&node_dir, &eth, &gateway.to_string());
+    let client = Client::connect(&url).await.unwrap();
+    let counter = deploy(&client, 0, "eth-block-counter").await;
+    let caller = deploy(&client, 1, "eth-caller").await;
+    mine_slowly(&eth, 20).await;
+    caught_up(&client, &eth).await;
+
+    // kill -9 the node mid-run; it resumes from its committed cursor.
+    mine_slowly(&eth, 5).await;
+    node.kill().unwrap();
+    node.wait().unwrap();
+    mine_slowly(&eth, 10).await;
+    let (mut node, url) = start_node(&node_dir, &eth, &gateway.to_string());
+    let client = Client::connect(&url).await.unwrap();
+    mine_slowly(&eth, 5).await;
+    caught_up(&client, &eth).await;
+
+    // anvil goes away for a while (the node keeps producing blocks), then comes back.
+    anvil.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(client.eth_status().await.unwrap().error.is_some(), "an unreachable endpoint is reported");
+    anvil.start().unwrap();
+    mine_slowly(&eth, 10).await;
+
+    // A call from Ethereum through the gateway, and a reorg of the unfinalized tip.
+    devnet::call_gateway(&eth, gateway, caller, b"hello", 7).await.unwrap();
+    devnet::mine(&eth, 1).await.unwrap();
+    let _: serde_json::Value = {
+        use jsonrpsee::core::client::ClientT as _;
+        let c = jsonrpsee_http_client::HttpClientBuilder::default().build(&eth).unwrap();
+        c.request("anvil_reorg", jsonrpsee::rpc_params![1, Vec::<serde_json::Value>::new()]).await.unwrap()
+    };
+    mine_slowly(&eth, 10).await;
+    let last = caught_up(&client, &eth).await;
+
+    let text =
+        String::from_utf8(client.fs_read(H256(counter), "/blocks.txt".into()).await.unwrap().0).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let first: u64 = lines[0].split(' ').next().unwrap().parse().unwrap();
+    assert!(lines.len() >= 50, "only {} blocks recorded", lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let number = first + i as u64;
+        let (_, hash) = devnet::block(&eth, &format!("0x{number:x}")).await.unwrap();
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields[0], number.to_string(), "a gap or a duplicate at line {i}: {text}");
+        assert_eq!(fields[1], format!("0x{}", hex::encode(hash)), "block {number} is not the final chain's");
+    }
+    assert!(first + lines.len() as u64 - 1 >= last);
+
+    let calls =
+        String::from_utf8(client.fs_read(H256(caller), "/calls.txt".into()).await.unwrap().0).unwrap();
+    assert_eq!(calls, format!("{} 7 0x{}\n", format!("{DEPLOYER:#x}").to_lowercase(), hex::encode(b"hello")));
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
