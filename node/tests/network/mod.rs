@@ -253,12 +253,17 @@ impl Network {
 
     /// Starts validator `i` with extra environment variables.
     pub fn start_with_env(&mut self, i: usize, env: &[(&str, &str)]) {
+        self.start_with(i, env, &[]);
+    }
+
+    /// Starts validator `i` with extra environment variables and `nexus validator start` args.
+    pub fn start_with(&mut self, i: usize, env: &[(&str, &str)], args: &[&str]) {
         let v = &mut self.validators[i];
         assert!(v.child.is_none(), "validator-{i} is already running");
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(v.home.join("node.log")).unwrap();
         let mut cmd = nexus();
-        cmd.args(["validator", "start", "--home"]).arg(&v.home);
+        cmd.args(["validator", "start", "--home"]).arg(&v.home).args(args);
         for (k, val) in env {
             cmd.env(k, val);
         }
