@@ -244,13 +244,13 @@ pub fn check_data(
     let mut previous = cursor;
     for block in &data.blocks {
         let h = &block.header;
-        if let Some(p) = previous {
-            if h.number != p.number + 1 || h.parent_hash != p.hash {
-                return Err(EthDataError::Chain {
-                    number: h.number,
-                    reason: format!("expected number {} with parent 0x{}", p.number + 1, hex::encode(p.hash)),
-                });
-            }
+        if let Some(p) = previous
+            && (h.number != p.number + 1 || h.parent_hash != p.hash)
+        {
+            return Err(EthDataError::Chain {
+                number: h.number,
+                reason: format!("expected number {} with parent 0x{}", p.number + 1, hex::encode(p.hash)),
+            });
         }
         if block.logs.len() > params.max_logs_per_block as usize {
             return Err(EthDataError::TooLarge(format!("{} logs in block {}", block.logs.len(), h.number)));

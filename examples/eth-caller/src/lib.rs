@@ -43,7 +43,7 @@ mod tests {
             c.caller = [0x11; 20];
             c.value = 42;
         });
-        host.set_input(b"hi".to_vec());
+        host.set_input(b"hi");
         assert!(host.invoke(on_call).is_ok());
         let file = std::fs::read_to_string(nexus_sdk::fs::root().join("calls.txt")).unwrap();
         assert!(file.ends_with(&format!("0x{} 42 0x6869\n", "11".repeat(20))), "{file}");
