@@ -338,6 +338,8 @@ pub fn verify_program(
     let mut written = vec![false; output_tape.len()];
     let mut pc = program.entry;
     let count = proof.segments.len();
+    // The boundary chain is checked natively first, so malformed chains fail before any STARK.
+    let mut all_facts = Vec::with_capacity(count);
     for (k, seg) in proof.segments.iter().enumerate() {
         let bad = |reason: String| VerifyError::Boundary { segment: k, reason };
         let last = k + 1 == count;
@@ -354,6 +356,9 @@ pub fn verify_program(
             }
             state.push(StateRow { addr, init: memory.get(&addr).copied().unwrap_or(0), fin });
         }
+        for r in &state {
+            memory.insert(r.addr, r.fin);
+        }
         let mut outputs = Vec::with_capacity(seg.outputs.len());
         for &i in &seg.outputs {
             match written.get_mut(i as usize) {
@@ -362,20 +367,13 @@ pub fn verify_program(
             }
             outputs.push((i, output_tape[i as usize]));
         }
-        let facts = SegmentFacts {
+        all_facts.push(SegmentFacts {
             start_pc: pc,
             end_pc: seg.end_pc,
             exit_code: last.then_some(exit_code),
             outputs,
             state,
-        };
-        verify_segment(program, &params, &input_tape, &facts, &seg.stark).map_err(|e| match e {
-            SegmentError::Shape(s) => VerifyError::Shape(format!("segment {k}: {s}")),
-            SegmentError::Stark(reason) => VerifyError::Stark { segment: k, reason },
-        })?;
-        for r in &facts.state {
-            memory.insert(r.addr, r.fin);
-        }
+        });
         pc = seg.end_pc;
     }
     if let Some(i) = written.iter().position(|w| !w) {
@@ -383,6 +381,12 @@ pub fn verify_program(
             segment: count,
             reason: format!("output word {i} never written"),
         });
+    }
+    for (k, (seg, facts)) in proof.segments.iter().zip(&all_facts).enumerate() {
+        verify_segment(program, &params, &input_tape, facts, &seg.stark).map_err(|e| match e {
+            SegmentError::Shape(s) => VerifyError::Shape(format!("segment {k}: {s}")),
+            SegmentError::Stark(reason) => VerifyError::Stark { segment: k, reason },
+        })?;
     }
     Ok(())
 }
