@@ -182,6 +182,12 @@ fn data_cache() -> &'static Mutex<Vec<CacheEntry>> {
     CACHE.get_or_init(|| Mutex::new(Vec::new()))
 }
 
+/// Empties the cache of preprocessed commitments (benchmarks use it to time a cold verification
+/// in the process that just proved, whose commitments are otherwise cached).
+pub fn clear_data_cache() {
+    data_cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 /// The preprocessed commitment and lookup layout for `airs`, from the cache when possible.
 fn prover_data(
     config: &Config,
