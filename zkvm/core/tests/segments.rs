@@ -140,6 +140,14 @@ fn multi_segment_proof_verifies_and_rejects_tampered_chains() {
         p.segments.insert(1, again);
     });
     rejected("no segments", &|p| p.segments.clear());
+    // The halting segment made non-final, followed by a segment marked final: the chain checks
+    // pass, so the STARKs must reject it.
+    let mut appended = copy(&proof);
+    let mut first = copy(&proof).segments.remove(0);
+    first.end_pc = 0;
+    appended.segments.last_mut().expect("segments").end_pc = program.entry;
+    appended.segments.push(first);
+    assert!(matches!(ok(&appended), Err(VerifyError::Stark { .. })));
     rejected("altered boundary value", &|p| p.segments[0].touched.iter_mut().for_each(|t| t.1 ^= 1));
     rejected("altered data word at a boundary", &|p| {
         let t = p.segments[1].touched.iter_mut().find(|t| t.0 == data_word).expect("touched");
