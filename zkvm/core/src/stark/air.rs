@@ -6,7 +6,8 @@
 //!   consumes the previous (value, timestamp) of its address and produces the new one; the
 //!   boundary table produces the segment's initial state at ts 0 and consumes the final one.
 //!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
-//!   (the verifier rebuilds them from the state chained across segments, see `stark::verify`).
+//!   (the verifier rebuilds them from the state chained across segments, see
+//!   `stark::verify_program`).
 //! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1`, ALU tables `-mult`; the shift
 //!   and division tables also send requests to the multiplier and comparator.
 //! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
