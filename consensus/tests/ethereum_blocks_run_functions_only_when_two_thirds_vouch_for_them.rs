@@ -79,6 +79,7 @@ impl Net {
         let validators: Vec<SigningKey> = (1..=4u8).map(|i| SigningKey::from([i; 32])).collect();
         let mut g = genesis(&[&key(1)]);
         g.params.eth.gateway = Some(GATEWAY);
+        g.params.eth.max_blocks_per_block = 8;
         g.validators = validators
             .iter()
             .map(|k| GenesisValidator { pub_key: k.verification_key().to_bytes(), power: 10, operator: None })

@@ -47,7 +47,7 @@ pub struct EthParams {
 
 impl Default for EthParams {
     fn default() -> Self {
-        Self { gateway: None, max_blocks_per_block: 8, max_logs_per_block: 1024, max_data_bytes: 1 << 20 }
+        Self { gateway: None, max_blocks_per_block: 32, max_logs_per_block: 1024, max_data_bytes: 1 << 20 }
     }
 }
 

@@ -49,6 +49,9 @@ enum Bench {
         #[command(flatten)]
         common: Common,
     },
+    /// Ethereum: Nexus blocks from an Ethereum block's finality to its function's commit, and
+    /// the catch-up rate after an outage (against anvil).
+    Eth(super::bench_eth::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,12 +72,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (txs, senders, concurrency, common) = match args.command {
         Bench::Calls { txs, senders, concurrency, common } => (txs, senders, concurrency, common),
         Bench::Latency { txs, common } => (txs, 1, 1, common),
+        Bench::Eth(a) => return super::bench_eth::run(a),
     };
     ensure!(txs > 0 && senders > 0 && concurrency > 0, "--txs, --senders and --concurrency must be above 0");
     let concurrency = concurrency.min(senders as usize);
     let wasm = match &common.wasm {
         Some(p) => p.clone(),
-        None => default_counter()?,
+        None => default_example("counter")?,
     };
     let code = std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
     // Several threads, so the client's signing-free submit loop is not what limits the numbers.
@@ -97,7 +101,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn default_counter() -> anyhow::Result<PathBuf> {
+/// `$NEXUS_EXAMPLES_DIR/<name>.wasm`, else `$CARGO_TARGET_DIR/examples-wasm/<name>.wasm`.
+pub(super) fn default_example(name: &str) -> anyhow::Result<PathBuf> {
     let dir = match std::env::var_os("NEXUS_EXAMPLES_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
@@ -106,9 +111,9 @@ fn default_counter() -> anyhow::Result<PathBuf> {
             target.join("examples-wasm")
         }
     };
-    let path = dir.join("counter.wasm");
+    let path = dir.join(format!("{name}.wasm"));
     if !path.exists() {
-        bail!("{} is missing: build the examples (scripts/build-examples.sh) or pass --wasm", path.display());
+        bail!("{} is missing: build the examples (scripts/build-examples.sh) or set NEXUS_EXAMPLES_DIR", path.display());
     }
     Ok(path)
 }

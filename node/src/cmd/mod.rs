@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod bench;
+pub mod bench_eth;
 pub mod build;
 pub mod call;
 pub mod delete;
