@@ -3,25 +3,15 @@
 //! anvil outage, and a reorg of the unfinalized tip — and a contract call through the gateway
 //! reaches `eth-caller` once with the right caller, value and payload.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use nexus_api::types::{Bytes, H256};
 use nexus_api::{Client, NexusApiClient as _, dev_accounts};
 use nexus_consensus::app::tx::{Msg, Tx};
 use nexus_ethereum::devnet::{self, Anvil, DEPLOYER};
-
-fn example(name: &str) -> Vec<u8> {
-    let dir = std::env::var("NEXUS_EXAMPLES_DIR").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
-        format!("{target}/examples-wasm")
-    });
-    let path = format!("{dir}/{name}.wasm");
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}; build the examples (scripts/build-examples.sh)"))
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -42,23 +32,11 @@ fn anvil(state: &std::path::Path) -> Option<Anvil> {
 
 /// `nexus dev` on `dir`, following `eth` with `gateway`; returns it and its API URL.
 fn start_node(dir: &std::path::Path, eth: &str, gateway: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
-        .args(["dev", "--json", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms"])
-        .args(["--eth-rpc", eth, "--gateway", gateway, "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nexus dev starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("a startup line");
-    let v: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
-    (child, v["rpc_url"].as_str().unwrap().to_string())
+    common::start_dev(dir, &["--block-time", "200ms", "--eth-rpc", eth, "--gateway", gateway])
 }
 
 async fn deploy(client: &Client, nonce: u64, name: &str) -> [u8; 32] {
-    let msg = Msg::Deploy { code: example(name), input: vec![] };
+    let msg = Msg::Deploy { code: common::example_bytes(name), input: vec![] };
     let tx =
         Tx { chain_id: 31_337, nonce, expires_at: 0, gas_limit: 400_000_000, gas_price: 1, msgs: vec![msg] };
     let sent = client.send_tx(Bytes(tx.sign(&dev_accounts()[0].key).encode()), Some(true)).await.unwrap();

@@ -3,8 +3,9 @@
 //! reported committed is still there with the same result, every block (and so the app hash at
 //! each height) is unchanged, and the node goes on.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,39 +14,13 @@ use nexus_api::{Client, DevAccount, NexusApiClient as _, dev_accounts};
 use nexus_consensus::app::tx::{Msg, Tx};
 use tokio::sync::Mutex;
 
-fn example(name: &str) -> Vec<u8> {
-    let dir = std::env::var("NEXUS_EXAMPLES_DIR").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
-        format!("{target}/examples-wasm")
-    });
-    let path = format!("{dir}/{name}.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {path} ({e}); build the examples first with `scripts/build-examples.sh` (make examples)")
-    })
-}
-
 fn signed(account: &DevAccount, nonce: u64, gas_limit: u64, msg: Msg) -> Bytes {
     let tx = Tx { chain_id: 31_337, nonce, expires_at: 0, gas_limit, gas_price: 1, msgs: vec![msg] };
     Bytes(tx.sign(&account.key).encode())
 }
 
-/// A `nexus dev` process on `dir` and a free loopback port; returns it and its HTTP URL (read
-/// from the `--json` startup line).
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
-        .args(["dev", "--no-eth", "--json", "--rpc-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nexus dev starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("a startup line");
-    let v: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad startup line {line:?}: {e}"));
-    let url = v["rpc_url"].as_str().expect("rpc_url in the startup line").to_string();
-    (child, url)
+    common::start_dev(dir, &["--no-eth"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +31,12 @@ async fn every_transaction_reported_committed_survives_a_kill_9() {
     let client = Arc::new(Client::connect(&url).await.unwrap());
 
     let deployer = &accounts[0];
-    let deploy = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("counter"), input: vec![] });
+    let deploy = signed(
+        deployer,
+        0,
+        400_000_000,
+        Msg::Deploy { code: common::example_bytes("counter"), input: vec![] },
+    );
     let deployed = client.send_tx(deploy, Some(true)).await.unwrap().result.unwrap();
     assert!(deployed.ok, "{:?}", deployed.error);
     let id = deployed.results[0].function.unwrap();

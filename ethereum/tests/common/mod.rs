@@ -6,11 +6,9 @@
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, RootProvider};
 use alloy_sol_types::{SolCall, SolConstructor};
-use nexus_ethereum::{BlockRef, NexusGateway};
+use nexus_ethereum::{BlockRef, NexusGateway, devnet};
 use serde_json::{Value, json};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -21,33 +19,13 @@ pub use proxy::{Proxy, Tamper};
 /// anvil's first dev account, unlocked, so `eth_sendTransaction` needs no signing here.
 pub const DEV: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
-/// `$HOME/.cache/nexus/bin/anvil`, else `anvil` on PATH. Missing: `None` (the test skips), but
-/// under CI=true the test fails, so CI cannot pass without exercising a real node.
-fn anvil_binary() -> Option<PathBuf> {
-    let cached = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/nexus/bin/anvil"));
-    let on_path = std::env::var_os("PATH")
-        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("anvil")).find(|a| a.is_file()));
-    let found = cached.filter(|a| a.is_file()).or(on_path);
-    if found.is_none() {
-        let message = "anvil not found in ~/.cache/nexus/bin or PATH: run scripts/install-ethereum-tools.sh";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("skipping: {message}");
-    }
-    found
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
 }
 
-/// An anvil child on 127.0.0.1, killed on drop. Finality trails the head by a couple of blocks
-/// (`--slots-in-an-epoch 1`), and blocks are mined only on request (and by transactions).
-pub struct Anvil {
-    binary: PathBuf,
-    child: Option<Child>,
-    port: u16,
-    args: Vec<String>,
-}
+/// An anvil child on 127.0.0.1 ([`devnet::Anvil`]), stopped on drop. Finality trails the head by
+/// a couple of blocks, and blocks are mined only on request (and by transactions).
+pub struct Anvil(devnet::Anvil);
 
 impl Anvil {
     /// Starts anvil, or `None` when it is not installed outside CI.
@@ -55,78 +33,45 @@ impl Anvil {
         Self::start_with(&[])
     }
 
-    /// Starts anvil with extra arguments.
+    /// Starts anvil with extra arguments. Missing anvil: `None` (the test skips), but under
+    /// CI=true the test fails, so CI cannot pass without exercising a real node.
     pub fn start_with(extra: &[&str]) -> Option<Self> {
-        let binary = anvil_binary()?;
-        let port = free_port();
-        let mut args: Vec<String> =
-            ["--host", "127.0.0.1", "--port", &port.to_string(), "--slots-in-an-epoch", "1", "--silent"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut anvil = Self { binary, child: None, port, args };
-        anvil.restart();
-        Some(anvil)
+        match devnet::Anvil::spawn(free_port(), extra) {
+            Ok(a) => Some(Self(a)),
+            Err(devnet::DevnetError::NotInstalled) => {
+                let message =
+                    "anvil not found in ~/.cache/nexus/bin or PATH: run scripts/install-ethereum-tools.sh";
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+                eprintln!("skipping: {message}");
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
 
-    /// (Re)starts the process on the same port and arguments and waits until it answers.
+    /// Starts the stopped process again on the same port and arguments.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "anvil is already running");
-        let child = Command::new(&self.binary)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn anvil");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "anvil did not listen on port {} within 20 s", self.port);
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.start().expect("anvil restarts");
     }
 
     /// Stops anvil with SIGTERM, so `--state` is dumped, and waits for it to exit.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let status =
-            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
-        assert!(status.success(), "kill -TERM anvil");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while child.try_wait().expect("wait for anvil").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("anvil did not exit within 20 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.stop();
     }
 
     /// The HTTP JSON-RPC URL.
     pub fn http(&self) -> Url {
-        format!("http://127.0.0.1:{}", self.port).parse().expect("url")
+        self.0.url().parse().expect("url")
     }
 
     /// The WebSocket URL (anvil serves both on one port).
     pub fn ws(&self) -> Url {
-        format!("ws://127.0.0.1:{}", self.port).parse().expect("url")
+        self.0.url().replacen("http", "ws", 1).parse().expect("url")
     }
 
     /// A provider for the test's own calls.
     pub fn provider(&self) -> RootProvider {
         RootProvider::new_http(self.http())
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

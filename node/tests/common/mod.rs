@@ -40,6 +40,31 @@ pub fn example(name: &str) -> String {
     p.to_str().expect("a UTF-8 path").to_string()
 }
 
+/// The bytes of a built example module.
+pub fn example_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(example(name)).expect("a readable example module")
+}
+
+/// A `nexus dev --json` process on data directory `dir` and a free loopback port, with `args`;
+/// returns it and its HTTP URL (read from the startup line).
+pub fn start_dev(dir: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
+        .args(["dev", "--json", "--rpc-addr", "127.0.0.1:0"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nexus dev starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a startup line");
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad startup line {line:?}: {e}"));
+    let url = v["rpc_url"].as_str().expect("rpc_url in the startup line").to_string();
+    (child, url)
+}
+
 /// A `nexus dev --ephemeral` child on a free loopback port; killed on drop.
 pub struct DevNode {
     child: Child,
