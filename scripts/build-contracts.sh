@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles the Nexus contracts (ethereum/contracts) with the pinned offline toolchain and writes
-# the artifact that nexus-ethereum's `sol!` bindings read: ABI, creation and runtime bytecode and
+# Compiles the Nexus contracts (ethereum/contracts: the gateway and the examples EthCaller and
+# TestToken) with the pinned offline toolchain and writes the artifacts that nexus-ethereum's
+# `sol!` bindings read: ABI, creation and runtime bytecode and
 # method identifiers, without forge's AST and metadata. The artifact is committed, so cargo builds
 # never need forge; scripts/test-contracts.sh fails when it is stale.
 # Usage: scripts/build-contracts.sh [output dir, default ethereum/abi]
@@ -20,15 +21,17 @@ trap 'rm -rf "$build_dir"' EXIT
   --out "$build_dir/out" --cache-path "$build_dir/cache" >/dev/null)
 
 mkdir -p "$OUT_DIR"
-node -e '
-  const fs = require("node:fs");
-  const [from, to] = process.argv.slice(1);
-  const a = JSON.parse(fs.readFileSync(from, "utf8"));
-  const artifact = {
-    abi: a.abi,
-    bytecode: { object: a.bytecode.object },
-    deployedBytecode: { object: a.deployedBytecode.object },
-    methodIdentifiers: a.methodIdentifiers,
-  };
-  fs.writeFileSync(to, JSON.stringify(artifact, null, 2) + "\n");
-' "$build_dir/out/NexusGateway.sol/NexusGateway.json" "$OUT_DIR/NexusGateway.json"
+for name in NexusGateway EthCaller TestToken; do
+  node -e '
+    const fs = require("node:fs");
+    const [from, to] = process.argv.slice(1);
+    const a = JSON.parse(fs.readFileSync(from, "utf8"));
+    const artifact = {
+      abi: a.abi,
+      bytecode: { object: a.bytecode.object },
+      deployedBytecode: { object: a.deployedBytecode.object },
+      methodIdentifiers: a.methodIdentifiers,
+    };
+    fs.writeFileSync(to, JSON.stringify(artifact, null, 2) + "\n");
+  ' "$build_dir/out/$name.sol/$name.json" "$OUT_DIR/$name.json"
+done

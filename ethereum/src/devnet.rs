@@ -164,6 +164,16 @@ pub async fn send(url: &str, to: Option<Address>, data: Vec<u8>, value: U256) ->
     }
 }
 
+/// Deploys `code` (creation bytecode and constructor arguments) from [`DEPLOYER`]; returns the
+/// contract's address.
+pub async fn deploy(url: &str, code: Vec<u8>) -> Result<Address, DevnetError> {
+    let receipt = send(url, None, code, U256::ZERO).await?;
+    receipt["contractAddress"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| DevnetError::Transaction(format!("no contract address in {receipt}")))
+}
+
 /// The gateway at [`DEPLOYER`]'s first contract address, deployed there unless the chain already
 /// has it (a resumed anvil keeps its state).
 pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
@@ -176,14 +186,13 @@ pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
     data.extend(
         NexusGateway::constructorCall { x: PLACEHOLDER_KEY_X, parity: 0, initialEpoch: 1 }.abi_encode(),
     );
-    let receipt = send(url, None, data, U256::ZERO).await?;
-    let deployed: Option<Address> = receipt["contractAddress"].as_str().and_then(|a| a.parse().ok());
-    match deployed {
-        Some(a) if a == address => Ok(address),
-        other => Err(DevnetError::Transaction(format!(
-            "the gateway landed at {other:?}, not {address}: anvil's first account had sent transactions before"
-        ))),
+    let deployed = deploy(url, data).await?;
+    if deployed != address {
+        return Err(DevnetError::Transaction(format!(
+            "the gateway landed at {deployed}, not {address}: anvil's first account had sent transactions before"
+        )));
     }
+    Ok(address)
 }
 
 /// Calls `gateway.callFunction(function, payload)` from [`DEPLOYER`] with `value` wei.

@@ -21,6 +21,25 @@ pub use observer::{
     ConfigError, Endpoint, Filter, MAX_BLOCKS_PER_OBSERVATION, ObserveError, Observer, ObserverConfig,
 };
 
+/// The example contracts (`contracts/examples`): `EthCaller` calls a Nexus function through the
+/// gateway (the `eth-caller` example function stores what it gets), and `TestToken` is a minimal
+/// ERC-20 whose `Transfer` logs the `eth-watcher` example function follows.
+pub mod examples {
+    alloy_sol_types::sol!(
+        /// A contract calling Nexus functions through the gateway.
+        #[sol(all_derives)]
+        EthCaller,
+        "abi/EthCaller.json"
+    );
+
+    alloy_sol_types::sol!(
+        /// A minimal ERC-20 emitting standard `Transfer` logs.
+        #[sol(all_derives)]
+        TestToken,
+        "abi/TestToken.json"
+    );
+}
+
 alloy_sol_types::sol!(
     /// The Nexus gateway on Ethereum: `callFunction` calls, the `FunctionCalled` and
     /// `GroupKeySet` events, the custom errors, and the creation and runtime bytecode

@@ -1,17 +1,20 @@
 //! `nexus dev` following a real anvil: `eth-block-counter` records every finalized Ethereum block
 //! exactly once, in order, with the right hash — across a kill -9 and restart of the node, an
-//! anvil outage, and a reorg of the unfinalized tip — and a contract call through the gateway
-//! reaches `eth-caller` once with the right caller, value and payload.
+//! anvil outage, and a reorg of the unfinalized tip; a Solidity contract's call through the
+//! gateway reaches `eth-caller` once with the contract as caller and the right value and payload;
+//! and `eth-watcher` totals an ERC-20's `Transfer` logs.
 
 mod common;
 
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use alloy_sol_types::{SolCall as _, SolConstructor as _};
 use nexus_api::types::{Bytes, H256};
 use nexus_api::{Client, NexusApiClient as _, dev_accounts};
 use nexus_consensus::app::tx::{Msg, Tx};
-use nexus_ethereum::devnet::{self, Anvil, DEPLOYER};
+use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::examples::{EthCaller, TestToken};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -78,6 +81,18 @@ async fn every_finalized_block_is_seen_once_in_order_across_restarts_outages_and
     let client = Client::connect(&url).await.unwrap();
     let counter = deploy(&client, 0, "eth-block-counter").await;
     let caller = deploy(&client, 1, "eth-caller").await;
+    let watcher = deploy(&client, 2, "eth-watcher").await;
+    let mut code = EthCaller::BYTECODE.to_vec();
+    code.extend(EthCaller::constructorCall { gateway_: gateway }.abi_encode());
+    let contract = devnet::deploy(&eth, code).await.unwrap();
+    let token = devnet::deploy(&eth, TestToken::BYTECODE.to_vec()).await.unwrap();
+    let holder = alloy_primitives::Address::repeat_byte(0xbb);
+    let mint =
+        TestToken::mintCall { to: devnet::DEPLOYER, value: alloy_primitives::U256::from(100) }.abi_encode();
+    devnet::send(&eth, Some(token), mint, alloy_primitives::U256::ZERO).await.unwrap();
+    let transfer =
+        TestToken::transferCall { to: holder, value: alloy_primitives::U256::from(30) }.abi_encode();
+    devnet::send(&eth, Some(token), transfer, alloy_primitives::U256::ZERO).await.unwrap();
     mine_slowly(&eth, 20).await;
     caught_up(&client, &eth).await;
 
@@ -99,7 +114,9 @@ async fn every_finalized_block_is_seen_once_in_order_across_restarts_outages_and
     mine_slowly(&eth, 10).await;
 
     // A call from Ethereum through the gateway, and a reorg of the unfinalized tip.
-    devnet::call_gateway(&eth, gateway, caller, b"hello", 7).await.unwrap();
+    let call = EthCaller::callNexusCall { functionId: caller.into(), payload: b"hello".to_vec().into() }
+        .abi_encode();
+    devnet::send(&eth, Some(contract), call, alloy_primitives::U256::from(7)).await.unwrap();
     devnet::mine(&eth, 1).await.unwrap();
     let _: serde_json::Value = {
         use jsonrpsee::core::client::ClientT as _;
@@ -125,7 +142,10 @@ async fn every_finalized_block_is_seen_once_in_order_across_restarts_outages_and
 
     let calls =
         String::from_utf8(client.fs_read(H256(caller), "/calls.txt".into()).await.unwrap().0).unwrap();
-    assert_eq!(calls, format!("{} 7 0x{}\n", format!("{DEPLOYER:#x}").to_lowercase(), hex::encode(b"hello")));
+    assert_eq!(calls, format!("{} 7 0x{}\n", format!("{contract:#x}").to_lowercase(), hex::encode(b"hello")));
+    let query = format!("{token:#x} {holder:#x}");
+    let received = client.query(H256(watcher), Bytes(query.into_bytes())).await.unwrap();
+    assert_eq!(received.output.0, b"30", "eth-watcher saw the transfer once");
     node.kill().unwrap();
     node.wait().unwrap();
 }

@@ -80,13 +80,13 @@ async fn four_validators_see_the_same_ethereum_blocks_despite_a_lying_endpoint()
         ids.push(r.results[0].function.unwrap());
     }
     let (counter, caller) = (ids[0], ids[1]);
-    mine_slowly(&eth, 10).await;
+    mine_slowly(&eth, 25).await;
     devnet::call_gateway(&eth, gateway, caller, b"from ethereum", 11).await.unwrap();
     mine_slowly(&eth, 10).await;
     // Now the liar alters the hash of a block the others report truthfully.
     let (head, _) = devnet::block(&eth, "latest").await.unwrap();
     liar.set(Tamper::BlockHash(head + 3));
-    mine_slowly(&eth, 10).await;
+    mine_slowly(&eth, 25).await;
     let last = caught_up(&net, 0, &eth).await;
     for i in 1..4 {
         caught_up(&net, i, &eth).await;
@@ -104,6 +104,7 @@ async fn four_validators_see_the_same_ethereum_blocks_despite_a_lying_endpoint()
     let lines: Vec<&str> = blocks.lines().collect();
     let first: u64 = lines[0].split(' ').next().unwrap().parse().unwrap();
     assert!(first > anchored, "blocks at or before the anchor ran");
+    assert!(lines.len() >= 50, "only {} Ethereum blocks ran", lines.len());
     for (i, line) in lines.iter().enumerate() {
         let number = first + i as u64;
         let (_, hash) = devnet::block(&eth, &format!("0x{number:x}")).await.unwrap();

@@ -113,7 +113,10 @@ pub(super) fn default_example(name: &str) -> anyhow::Result<PathBuf> {
     };
     let path = dir.join(format!("{name}.wasm"));
     if !path.exists() {
-        bail!("{} is missing: build the examples (scripts/build-examples.sh) or set NEXUS_EXAMPLES_DIR", path.display());
+        bail!(
+            "{} is missing: build the examples (scripts/build-examples.sh) or set NEXUS_EXAMPLES_DIR",
+            path.display()
+        );
     }
     Ok(path)
 }
