@@ -44,6 +44,11 @@ fn function_selectors_match_the_compiled_contract() {
         (NexusGateway::epochCall::SIGNATURE, NexusGateway::epochCall::SELECTOR),
         (NexusGateway::groupKeyXCall::SIGNATURE, NexusGateway::groupKeyXCall::SELECTOR),
         (NexusGateway::groupKeyParityCall::SIGNATURE, NexusGateway::groupKeyParityCall::SELECTOR),
+        (NexusGateway::EXECUTE_TAGCall::SIGNATURE, NexusGateway::EXECUTE_TAGCall::SELECTOR),
+        (NexusGateway::executeCall::SIGNATURE, NexusGateway::executeCall::SELECTOR),
+        (NexusGateway::verifyCall::SIGNATURE, NexusGateway::verifyCall::SELECTOR),
+        (NexusGateway::digestCall::SIGNATURE, NexusGateway::digestCall::SELECTOR),
+        (NexusGateway::nonceUsedCall::SIGNATURE, NexusGateway::nonceUsedCall::SELECTOR),
     ];
     assert_eq!(identifiers.len(), bound.len(), "a function of the contract has no check here");
     for (signature, selector) in bound {
@@ -65,11 +70,16 @@ fn event_and_error_signatures_match_the_compiled_contract() {
 
     let group_key_set = abi_signature("event", "GroupKeySet");
     assert_eq!(NexusGateway::GroupKeySet::SIGNATURE_HASH, keccak256(&group_key_set));
+    let executed = abi_signature("event", "Executed");
+    assert_eq!(executed, "Executed(uint256,address,bool)");
+    assert_eq!(NexusGateway::Executed::SIGNATURE_HASH, keccak256(&executed));
 
     for (signature, selector) in [
         (NexusGateway::PayloadTooLarge::SIGNATURE, NexusGateway::PayloadTooLarge::SELECTOR),
         (NexusGateway::ZeroFunctionId::SIGNATURE, NexusGateway::ZeroFunctionId::SELECTOR),
         (NexusGateway::InvalidGroupKey::SIGNATURE, NexusGateway::InvalidGroupKey::SELECTOR),
+        (NexusGateway::InvalidSignature::SIGNATURE, NexusGateway::InvalidSignature::SELECTOR),
+        (NexusGateway::NonceUsed::SIGNATURE, NexusGateway::NonceUsed::SELECTOR),
     ] {
         let name = signature.split('(').next().expect("name");
         assert_eq!(abi_signature("error", name), signature);

@@ -43,7 +43,7 @@ abstract contract TestBase {
         if (!condition) revert(what);
     }
 
-    function _dec(uint256 value) private pure returns (string memory) {
+    function _dec(uint256 value) internal pure returns (string memory) {
         if (value == 0) return "0";
         uint256 digits;
         for (uint256 v = value; v != 0; v /= 10) digits++;
