@@ -209,6 +209,18 @@ pub async fn call_gateway(
     send(url, Some(gateway), data, U256::from(value)).await
 }
 
+/// Calls `to` with `data` without a transaction (`eth_call` at the latest block); returns the
+/// answer.
+pub async fn call(url: &str, to: Address, data: Vec<u8>) -> Result<Vec<u8>, DevnetError> {
+    let answer =
+        request(&provider(url)?, "eth_call", json!([{"to": to, "data": Bytes::from(data)}, "latest"]))
+            .await?;
+    let bytes: Option<Bytes> = answer.as_str().and_then(|a| a.parse().ok());
+    bytes
+        .map(|b| b.to_vec())
+        .ok_or_else(|| DevnetError::Rpc { method: "eth_call", reason: format!("answer {answer}") })
+}
+
 /// Mines `n` blocks at once.
 pub async fn mine(url: &str, n: u64) -> Result<(), DevnetError> {
     request(&provider(url)?, "anvil_mine", json!([n])).await.map(drop)

@@ -3,45 +3,16 @@
 //! receiver a forge test deploys first) and checks `ethereum/contracts/test/FrostVectors.sol`
 //! holds exactly them. `NEXUS_WRITE_VECTORS=1` rewrites the file.
 
-use std::collections::BTreeMap;
+mod common;
 
 use alloy_primitives::{Address, U256, address};
-use frost_secp256k1 as frost;
-use nexus_tss::gateway::{GatewaySignature, GroupKey, execute_digest};
-use rand::SeedableRng as _;
-use rand::rngs::StdRng;
+use common::group_signs;
+use nexus_tss::gateway::execute_digest;
 
 /// forge's test contract address; its first two deployments are the gateway and the receiver.
 const FORGE_TEST_CONTRACT: Address = address!("7FA9385bE102ac3EAc297483Dd6233D62b3e1496");
 const FORGE_CHAIN_ID: u64 = 31_337;
 const DATA: &[u8] = b"hello from nexus";
-
-/// A 3-of-4 group from a dealer seeded with `seed`, and its signature over `message`.
-fn group_signs(seed: u64, message: &[u8]) -> (GroupKey, GatewaySignature) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let (shares, public) =
-        frost::keys::generate_with_dealer(4, 3, frost::keys::IdentifierList::Default, &mut rng).unwrap();
-    let packages: BTreeMap<_, _> = shares
-        .into_iter()
-        .take(3)
-        .map(|(id, s)| (id, frost::keys::KeyPackage::try_from(s).unwrap()))
-        .collect();
-    let mut nonces = BTreeMap::new();
-    let mut commitments = BTreeMap::new();
-    for (id, package) in &packages {
-        let (n, c) = frost::round1::commit(package.signing_share(), &mut rng);
-        nonces.insert(*id, n);
-        commitments.insert(*id, c);
-    }
-    let signing = frost::SigningPackage::new(commitments, message);
-    let signature_shares: BTreeMap<_, _> = packages
-        .iter()
-        .map(|(id, package)| (*id, frost::round2::sign(&signing, &nonces[id], package).unwrap()))
-        .collect();
-    let signature = frost::aggregate(&signing, &signature_shares, &public).unwrap();
-    public.verifying_key().verify(message, &signature).expect("FROST verifies its own signature");
-    (GroupKey::from_frost(public.verifying_key()).unwrap(), GatewaySignature::from_frost(&signature).unwrap())
-}
 
 fn word(bytes: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(bytes))
