@@ -65,6 +65,23 @@ pub fn start_dev(dir: &Path, args: &[&str]) -> (Child, String) {
     (child, url)
 }
 
+/// Checks an `eth-block-counter` file against the Ethereum node at `eth`: consecutive block
+/// numbers (no gap, no duplicate), at least `min_blocks` of them, each with the final chain's
+/// hash. Returns the first and last numbers.
+pub async fn assert_blocks_are_the_final_chain(eth: &str, text: &str, min_blocks: usize) -> (u64, u64) {
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= min_blocks, "only {} Ethereum blocks ran", lines.len());
+    let first: u64 = lines[0].split(' ').next().unwrap().parse().unwrap();
+    for (i, line) in lines.iter().enumerate() {
+        let number = first + i as u64;
+        let (_, hash) = nexus_ethereum::devnet::block(eth, &format!("0x{number:x}")).await.unwrap();
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields[0], number.to_string(), "a gap or a duplicate at line {i}: {text}");
+        assert_eq!(fields[1], format!("0x{}", hex::encode(hash)), "block {number} is not the final chain's");
+    }
+    (first, first + lines.len() as u64 - 1)
+}
+
 /// A `nexus dev --ephemeral` child on a free loopback port; killed on drop.
 pub struct DevNode {
     child: Child,

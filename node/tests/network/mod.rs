@@ -17,7 +17,7 @@ use nexus_consensus::app::tx::{Msg, Tx};
 pub mod staking;
 
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 use common::examples_dir;
 
 /// The chain id `nexus network new` gives a network by default.
