@@ -1,5 +1,5 @@
 //! A local Ethereum for development and tests: an anvil child process with fast finality, and the
-//! gateway deployed on it from anvil's first (unlocked) account.
+//! gateway deployed on it from anvil's first (unlocked) account, which is also its bootstrapper.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,11 +14,6 @@ use crate::NexusGateway;
 
 /// anvil's first dev account: unlocked, so `eth_sendTransaction` needs no key here.
 pub const DEPLOYER: Address = alloy_primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-
-/// The secp256k1 generator's x coordinate (even y): a valid placeholder group key until the
-/// validators' threshold key replaces it.
-const PLACEHOLDER_KEY_X: B256 =
-    alloy_primitives::b256!("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
 
 /// What went wrong with the local Ethereum.
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +170,8 @@ pub async fn deploy(url: &str, code: Vec<u8>) -> Result<Address, DevnetError> {
 }
 
 /// The gateway at [`DEPLOYER`]'s first contract address, deployed there unless the chain already
-/// has it (a resumed anvil keeps its state).
+/// has it (a resumed anvil keeps its state), with [`DEPLOYER`] as its bootstrapper and no group
+/// key yet ([`initialize_key`] sets it).
 pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
     let address = DEPLOYER.create(0);
     let code = request(&provider(url)?, "eth_getCode", json!([address, "latest"])).await?;
@@ -183,9 +179,7 @@ pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
         return Ok(address);
     }
     let mut data = NexusGateway::BYTECODE.to_vec();
-    data.extend(
-        NexusGateway::constructorCall { x: PLACEHOLDER_KEY_X, parity: 0, initialEpoch: 1 }.abi_encode(),
-    );
+    data.extend(NexusGateway::constructorCall { bootstrapper_: DEPLOYER }.abi_encode());
     let deployed = deploy(url, data).await?;
     if deployed != address {
         return Err(DevnetError::Transaction(format!(
@@ -193,6 +187,19 @@ pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
         )));
     }
     Ok(address)
+}
+
+/// Sets the gateway's first group key (x coordinate, y parity) for `epoch`, as its bootstrapper
+/// [`DEPLOYER`]; fails if a key is set already.
+pub async fn initialize_key(
+    url: &str,
+    gateway: Address,
+    x: [u8; 32],
+    parity: u8,
+    epoch: u64,
+) -> Result<Value, DevnetError> {
+    let data = NexusGateway::initializeKeyCall { x: x.into(), parity, initialEpoch: epoch }.abi_encode();
+    send(url, Some(gateway), data, U256::ZERO).await
 }
 
 /// Calls `gateway.callFunction(function, payload)` from [`DEPLOYER`] with `value` wei.

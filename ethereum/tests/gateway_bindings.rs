@@ -44,11 +44,21 @@ fn function_selectors_match_the_compiled_contract() {
         (NexusGateway::epochCall::SIGNATURE, NexusGateway::epochCall::SELECTOR),
         (NexusGateway::groupKeyXCall::SIGNATURE, NexusGateway::groupKeyXCall::SELECTOR),
         (NexusGateway::groupKeyParityCall::SIGNATURE, NexusGateway::groupKeyParityCall::SELECTOR),
-        (NexusGateway::EXECUTE_TAGCall::SIGNATURE, NexusGateway::EXECUTE_TAGCall::SELECTOR),
+        (NexusGateway::BATCH_TAGCall::SIGNATURE, NexusGateway::BATCH_TAGCall::SELECTOR),
+        (NexusGateway::LEAF_TAGCall::SIGNATURE, NexusGateway::LEAF_TAGCall::SELECTOR),
+        (NexusGateway::MAX_RESULT_BYTESCall::SIGNATURE, NexusGateway::MAX_RESULT_BYTESCall::SELECTOR),
+        (NexusGateway::ROTATE_TAGCall::SIGNATURE, NexusGateway::ROTATE_TAGCall::SELECTOR),
+        (NexusGateway::batchDigestCall::SIGNATURE, NexusGateway::batchDigestCall::SELECTOR),
+        (NexusGateway::bootstrapperCall::SIGNATURE, NexusGateway::bootstrapperCall::SELECTOR),
         (NexusGateway::executeCall::SIGNATURE, NexusGateway::executeCall::SELECTOR),
-        (NexusGateway::verifyCall::SIGNATURE, NexusGateway::verifyCall::SELECTOR),
-        (NexusGateway::digestCall::SIGNATURE, NexusGateway::digestCall::SELECTOR),
+        (NexusGateway::executeBatchCall::SIGNATURE, NexusGateway::executeBatchCall::SELECTOR),
+        (NexusGateway::initializeKeyCall::SIGNATURE, NexusGateway::initializeKeyCall::SELECTOR),
+        (NexusGateway::leafCall::SIGNATURE, NexusGateway::leafCall::SELECTOR),
+        (NexusGateway::messageSenderCall::SIGNATURE, NexusGateway::messageSenderCall::SELECTOR),
         (NexusGateway::nonceUsedCall::SIGNATURE, NexusGateway::nonceUsedCall::SELECTOR),
+        (NexusGateway::rotateDigestCall::SIGNATURE, NexusGateway::rotateDigestCall::SELECTOR),
+        (NexusGateway::rotateKeyCall::SIGNATURE, NexusGateway::rotateKeyCall::SELECTOR),
+        (NexusGateway::verifyCall::SIGNATURE, NexusGateway::verifyCall::SELECTOR),
     ];
     assert_eq!(identifiers.len(), bound.len(), "a function of the contract has no check here");
     for (signature, selector) in bound {
@@ -71,7 +81,7 @@ fn event_and_error_signatures_match_the_compiled_contract() {
     let group_key_set = abi_signature("event", "GroupKeySet");
     assert_eq!(NexusGateway::GroupKeySet::SIGNATURE_HASH, keccak256(&group_key_set));
     let executed = abi_signature("event", "Executed");
-    assert_eq!(executed, "Executed(uint256,address,bool)");
+    assert_eq!(executed, "Executed(uint64,bytes32,address,bool,bytes)");
     assert_eq!(NexusGateway::Executed::SIGNATURE_HASH, keccak256(&executed));
 
     for (signature, selector) in [
@@ -80,6 +90,12 @@ fn event_and_error_signatures_match_the_compiled_contract() {
         (NexusGateway::InvalidGroupKey::SIGNATURE, NexusGateway::InvalidGroupKey::SELECTOR),
         (NexusGateway::InvalidSignature::SIGNATURE, NexusGateway::InvalidSignature::SELECTOR),
         (NexusGateway::NonceUsed::SIGNATURE, NexusGateway::NonceUsed::SELECTOR),
+        (NexusGateway::InvalidProof::SIGNATURE, NexusGateway::InvalidProof::SELECTOR),
+        (NexusGateway::KeyNotSet::SIGNATURE, NexusGateway::KeyNotSet::SELECTOR),
+        (NexusGateway::KeyAlreadySet::SIGNATURE, NexusGateway::KeyAlreadySet::SELECTOR),
+        (NexusGateway::NotBootstrapper::SIGNATURE, NexusGateway::NotBootstrapper::SELECTOR),
+        (NexusGateway::InsufficientGas::SIGNATURE, NexusGateway::InsufficientGas::SELECTOR),
+        (NexusGateway::LengthMismatch::SIGNATURE, NexusGateway::LengthMismatch::SELECTOR),
     ] {
         let name = signature.split('(').next().expect("name");
         assert_eq!(abi_signature("error", name), signature);

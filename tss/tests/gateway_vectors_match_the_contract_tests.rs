@@ -1,34 +1,119 @@
-//! The forge tests of `NexusGateway.execute` verify real FROST signatures: this test produces
-//! them (a 3-of-4 group from a seeded dealer signs the digest of message 0 for the gateway and
-//! receiver a forge test deploys first) and checks `ethereum/contracts/test/FrostVectors.sol`
-//! holds exactly them. `NEXUS_WRITE_VECTORS=1` rewrites the file.
+//! The forge tests of `NexusGateway` verify real FROST signatures: this test produces them (3-of-4
+//! groups from seeded dealers sign batch and rotation digests for the gateway and receiver a
+//! forge test deploys first) and checks `ethereum/contracts/test/FrostVectors.sol` holds exactly
+//! them. `NEXUS_WRITE_VECTORS=1` rewrites the file.
 
 mod common;
 
-use alloy_primitives::{Address, U256, address};
+use std::fmt::Write as _;
+
+use alloy_primitives::{Address, B256, address};
 use common::group_signs;
-use nexus_tss::gateway::execute_digest;
+use nexus_tss::gateway::{
+    GatewaySignature, GroupKey, Message, batch_digest, merkle_proof, merkle_root, rotate_digest,
+};
 
 /// forge's test contract address; its first two deployments are the gateway and the receiver.
 const FORGE_TEST_CONTRACT: Address = address!("7FA9385bE102ac3EAc297483Dd6233D62b3e1496");
 const FORGE_CHAIN_ID: u64 = 31_337;
-const DATA: &[u8] = b"hello from nexus";
+/// The seeds of the group holding the key of epoch 1 and of the group it rotates to.
+const FIRST: u64 = 1;
+const SECOND: u64 = 2;
 
-fn word(bytes: &[u8; 32]) -> String {
+fn word(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
+}
+
+fn sender(name: &str) -> [u8; 32] {
+    alloy_primitives::keccak256(name).0
+}
+
+fn message(nonce: u64, from: &str, gas_limit: u64, data: &str) -> Message {
+    let receiver = FORGE_TEST_CONTRACT.create(2);
+    Message { nonce, sender: sender(from), target: receiver.0.0, gas_limit, data: data.as_bytes().to_vec() }
+}
+
+/// Solidity for a signature constant named `name`.
+fn signature(out: &mut String, name: &str, sig: &GatewaySignature) {
+    writeln!(
+        out,
+        "    function {name}() internal pure returns (NexusGateway.Signature memory) {{\n        return \
+         NexusGateway.Signature({}, {}, {});\n    }}",
+        word(&sig.rx),
+        word(&sig.ry),
+        word(&sig.z)
+    )
+    .unwrap();
+}
+
+/// Solidity for batch `name`: its root, its messages with their proofs, and the signature of
+/// group `seed` under `epoch`; returns the digest signed.
+fn batch(
+    out: &mut String,
+    name: &str,
+    messages: &[Message],
+    epoch: u64,
+    seed: u64,
+) -> (B256, GatewaySignature) {
+    let gateway = FORGE_TEST_CONTRACT.create(1);
+    let leaves: Vec<B256> = messages.iter().map(Message::leaf).collect();
+    let root = merkle_root(&leaves);
+    let digest = batch_digest(FORGE_CHAIN_ID, gateway, epoch, root);
+    let (_, sig) = group_signs(seed, digest.as_slice());
+    writeln!(out, "    bytes32 internal constant {name}_ROOT = {root};").unwrap();
+    writeln!(out, "    bytes32 internal constant {name}_DIGEST = {digest};").unwrap();
+    signature(out, &format!("{}Sig", name.to_lowercase()), &sig);
+    writeln!(
+        out,
+        "    function {}() internal pure returns (NexusGateway.Message[] memory ms, bytes32[][] memory proofs) {{",
+        name.to_lowercase()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "        ms = new NexusGateway.Message[]({n});\n        proofs = new bytes32[][]({n});",
+        n = messages.len()
+    )
+    .unwrap();
+    for (i, m) in messages.iter().enumerate() {
+        writeln!(
+            out,
+            "        ms[{i}] = NexusGateway.Message({}, {}, {}, {}, \"{}\");",
+            m.nonce,
+            word(&m.sender),
+            Address::from(m.target),
+            m.gas_limit,
+            String::from_utf8_lossy(&m.data)
+        )
+        .unwrap();
+        let proof = merkle_proof(&leaves, i);
+        writeln!(out, "        proofs[{i}] = new bytes32[]({});", proof.len()).unwrap();
+        for (k, sibling) in proof.iter().enumerate() {
+            writeln!(out, "        proofs[{i}][{k}] = {sibling};").unwrap();
+        }
+    }
+    writeln!(out, "    }}").unwrap();
+    (digest, sig)
+}
+
+fn key(out: &mut String, name: &str, key: &GroupKey) {
+    writeln!(out, "    bytes32 internal constant {name}_X = {};", word(&key.x)).unwrap();
+    writeln!(out, "    uint8 internal constant {name}_PARITY = {};", key.parity).unwrap();
 }
 
 #[test]
 fn the_committed_vectors_are_real_frost_signatures() {
     let gateway = FORGE_TEST_CONTRACT.create(1);
     let receiver = FORGE_TEST_CONTRACT.create(2);
-    let digest = execute_digest(FORGE_CHAIN_ID, gateway, 1, U256::ZERO, receiver, DATA);
-    let (key, sig) = group_signs(1, &digest);
-    let (other_key, other_sig) = group_signs(2, &digest);
-    assert_ne!(key, other_key);
-    let text = format!(
+    let (first, _) = group_signs(FIRST, b"");
+    let (second, _) = group_signs(SECOND, b"");
+    assert_ne!(first, second);
+
+    let mut out = format!(
         "// SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
+
+import {{NexusGateway}} from \"../NexusGateway.sol\";
 
 // Generated by tss/tests/gateway_vectors_match_the_contract_tests.rs (NEXUS_WRITE_VECTORS=1): real
 // FROST-secp256k1-SHA256-v1 signatures of 3-of-4 groups from the Rust crate. Do not edit.
@@ -36,37 +121,46 @@ library FrostVectors {{
     uint64 internal constant CHAIN_ID = {FORGE_CHAIN_ID};
     address internal constant GATEWAY = {gateway};
     address internal constant RECEIVER = {receiver};
-    bytes internal constant DATA = \"{data}\";
-    bytes32 internal constant DIGEST = {digest};
-    bytes32 internal constant KEY_X = {key_x};
-    uint8 internal constant KEY_PARITY = {parity};
-    uint256 internal constant RX = {rx};
-    uint256 internal constant RY = {ry};
-    uint256 internal constant Z = {z};
-    bytes32 internal constant OTHER_KEY_X = {other_x};
-    uint8 internal constant OTHER_KEY_PARITY = {other_parity};
-    uint256 internal constant OTHER_RX = {other_rx};
-    uint256 internal constant OTHER_RY = {other_ry};
-    uint256 internal constant OTHER_Z = {other_z};
-}}
-",
-        data = String::from_utf8_lossy(DATA),
-        digest = word(&digest),
-        key_x = word(&key.x),
-        parity = key.parity,
-        rx = word(&sig.rx),
-        ry = word(&sig.ry),
-        z = word(&sig.z),
-        other_x = word(&other_key.x),
-        other_parity = other_key.parity,
-        other_rx = word(&other_sig.rx),
-        other_ry = word(&other_sig.ry),
-        other_z = word(&other_sig.z),
+"
     );
+    key(&mut out, "KEY", &first);
+    key(&mut out, "NEXT_KEY", &second);
+
+    // Batch A (epoch 1): an ordinary call, a reverting target, a huge return, a hungry target
+    // and one more, so the Merkle tree has a promoted node.
+    let a = [
+        message(0, "alice", 200_000, "hello from nexus"),
+        message(1, "bob", 200_000, "revert"),
+        message(2, "alice", 200_000, "big"),
+        message(3, "carol", 1_000_000, "hungry"),
+        message(4, "bob", 200_000, "last"),
+    ];
+    let (digest_a, _) = batch(&mut out, "A", &a, 1, FIRST);
+    // Batch A signed by the next group: another key, also the refused old epoch after rotation.
+    let (_, a_by_next) = group_signs(SECOND, digest_a.as_slice());
+    signature(&mut out, "aSigByNextKey", &a_by_next);
+    // A one-message batch: its root is its leaf and its proof empty.
+    batch(&mut out, "SINGLE", &[message(5, "alice", 100_000, "single")], 1, FIRST);
+    // Sixteen cheap messages, for the per-message cost of executeBatch.
+    let sixteen: Vec<Message> = (100..116).map(|n| message(n, "dave", 50_000, "noop")).collect();
+    batch(&mut out, "SIXTEEN", &sixteen, 1, FIRST);
+
+    // Rotation from epoch 1 to the next group, signed by the current group, and (refused) by the
+    // next group itself.
+    let rotate = rotate_digest(FORGE_CHAIN_ID, gateway, 1, &second);
+    writeln!(out, "    bytes32 internal constant ROTATE_DIGEST = {rotate};").unwrap();
+    signature(&mut out, "rotateSig", &group_signs(FIRST, rotate.as_slice()).1);
+    signature(&mut out, "rotateSigByNextKey", &group_signs(SECOND, rotate.as_slice()).1);
+
+    // Batch C under epoch 2 by the next group, and the same digest signed by the retired group.
+    let (digest_c, _) = batch(&mut out, "C", &[message(6, "erin", 100_000, "after rotation")], 2, SECOND);
+    signature(&mut out, "cSigByOldKey", &group_signs(FIRST, digest_c.as_slice()).1);
+    out.push_str("}\n");
+
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ethereum/contracts/test/FrostVectors.sol");
     if std::env::var("NEXUS_WRITE_VECTORS").as_deref() == Ok("1") {
-        std::fs::write(path, &text).unwrap();
+        std::fs::write(path, &out).unwrap();
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(committed, text, "{path} is stale: run with NEXUS_WRITE_VECTORS=1 and commit it");
+    assert_eq!(committed, out, "{path} is stale: run with NEXUS_WRITE_VECTORS=1 and commit it");
 }

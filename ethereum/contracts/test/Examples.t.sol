@@ -7,10 +7,8 @@ import {TestToken} from "../examples/TestToken.sol";
 import {TestBase, Vm} from "./TestBase.sol";
 
 contract ExamplesTest is TestBase {
-    bytes32 constant KEY_X = 0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798;
-
     function testEthCallerCallsThroughTheGatewayAsItself() public {
-        NexusGateway gateway = new NexusGateway(KEY_X, 0, 1);
+        NexusGateway gateway = new NexusGateway(address(this));
         EthCaller caller = new EthCaller(gateway);
         vm.recordLogs();
         caller.callNexus{value: 5}(keccak256("eth-caller"), "hello");

@@ -20,19 +20,21 @@ contract NexusGatewayTest is TestBase {
     NexusGateway gateway;
 
     function setUp() public {
-        gateway = new NexusGateway(KEY_X, 0, EPOCH);
+        gateway = new NexusGateway(address(this));
+        gateway.initializeKey(KEY_X, 0, EPOCH);
     }
 
-    function testConstructorStoresKeyAndEpoch() public view {
+    function testInitializeKeyStoresKeyAndEpoch() public view {
         assertEq(gateway.groupKeyX(), KEY_X, "groupKeyX");
         assertEq(gateway.groupKeyParity(), 0, "groupKeyParity");
         assertEq(gateway.epoch(), EPOCH, "epoch");
         assertEq(gateway.MAX_PAYLOAD_BYTES(), 16 * 1024, "MAX_PAYLOAD_BYTES");
     }
 
-    function testConstructorEmitsGroupKeySet() public {
+    function testInitializeKeyEmitsGroupKeySet() public {
+        NexusGateway deployed = new NexusGateway(address(this));
         vm.recordLogs();
-        NexusGateway deployed = new NexusGateway(bytes32(uint256(1)), 1, 3);
+        deployed.initializeKey(bytes32(uint256(1)), 1, 3);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1, "log count");
         assertEq(logs[0].emitter, address(deployed), "emitter");
@@ -42,7 +44,7 @@ contract NexusGatewayTest is TestBase {
         assertEq(logs[0].data, abi.encode(bytes32(uint256(1)), uint8(1)), "data");
     }
 
-    function testConstructorRejectsInvalidKeys() public {
+    function testInitializeKeyRejectsInvalidKeys() public {
         bytes32 groupOrder = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
         _expectInvalidKey(bytes32(0), 0);
         _expectInvalidKey(groupOrder, 0);
@@ -122,7 +124,8 @@ contract NexusGatewayTest is TestBase {
     }
 
     function _expectInvalidKey(bytes32 x, uint8 parity) private {
+        NexusGateway deployed = new NexusGateway(address(this));
         vm.expectRevert(abi.encodeWithSelector(NexusGateway.InvalidGroupKey.selector, x, parity));
-        new NexusGateway(x, parity, EPOCH);
+        deployed.initializeKey(x, parity, EPOCH);
     }
 }

@@ -122,11 +122,12 @@ pub async fn send(p: &RootProvider, to: Option<Address>, data: Vec<u8>, value: U
     panic!("no receipt for {hash} within 2 s");
 }
 
-/// Deploys a gateway whose group key is the secp256k1 generator (a valid point, even y).
+/// Deploys a gateway bootstrapped by [`DEV`] (no group key: `callFunction` needs none).
 pub async fn deploy_gateway(p: &RootProvider) -> Address {
-    let gx = alloy::primitives::b256!("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
     let mut code = NexusGateway::BYTECODE.to_vec();
-    code.extend(NexusGateway::constructorCall { x: gx, parity: 0, initialEpoch: 1 }.abi_encode());
+    code.extend(
+        NexusGateway::constructorCall { bootstrapper_: nexus_ethereum::devnet::DEPLOYER }.abi_encode(),
+    );
     let receipt = send(p, None, code, U256::ZERO).await;
     receipt["contractAddress"].as_str().expect("contract address").parse().expect("address")
 }
