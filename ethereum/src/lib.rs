@@ -8,12 +8,14 @@
 //!
 //! The observer ([`Observer`], [`ObserverHandle`]) reads those blocks and logs from one or more
 //! JSON-RPC endpoints, cross-checks them and reports what follows the chain's cursor, with a
-//! compact [`ObservationDigest`] for vote extensions.
+//! compact [`ObservationDigest`] for vote extensions. The [`relayer`] submits signed batches and
+//! key rotations to the gateway.
 
 pub mod devnet;
 mod handle;
 mod observation;
 mod observer;
+pub mod relayer;
 
 pub use handle::ObserverHandle;
 pub use observation::{BlockRef, Observation, ObservationDigest, ObservedBlock};
