@@ -2,7 +2,7 @@
 # Builds every example function to wasm at stable paths, which the runtime's tests and
 # benchmarks read:
 #
-#   $NEXUS_EXAMPLES_DIR/{counter,notes,long-sum,ticker,eth-block-counter,eth-watcher,eth-caller,wc,c-counter,go-counter}.wasm
+#   $NEXUS_EXAMPLES_DIR/{counter,notes,long-sum,ticker,eth-block-counter,eth-watcher,eth-caller,eth-sender,wc,c-counter,go-counter}.wasm
 #
 # NEXUS_EXAMPLES_DIR defaults to ${CARGO_TARGET_DIR:-<repo>/target}/examples-wasm.
 # Needs the toolchains of scripts/install-guest-toolchains.sh.
@@ -16,7 +16,7 @@ GO="$(command -v go || echo /usr/local/go/bin/go)"
 
 # Host-only flags (say -C target-cpu=native) must not leak into the wasm build.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
-rust_examples=(counter notes long-sum ticker eth-block-counter eth-watcher eth-caller)
+rust_examples=(counter notes long-sum ticker eth-block-counter eth-watcher eth-caller eth-sender)
 cargo build --manifest-path "$ROOT/Cargo.toml" --target wasm32-wasip1 --profile wasm \
   $(printf -- '-p nexus-example-%s ' "${rust_examples[@]}") -p nexus-example-wc
 for name in "${rust_examples[@]}"; do

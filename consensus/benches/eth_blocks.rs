@@ -124,7 +124,7 @@ impl Chain {
         let mut proposal = txs;
         if self.height > 1 {
             let previous = self.height - 1;
-            let extension = vote_extension(previous, observation.as_deref().map(EthVote::of).as_ref());
+            let extension = vote_extension(previous, observation.as_deref().map(EthVote::of).as_ref(), &[]);
             let signature = self.validator.sign(&votes::sign_bytes(&extension, previous, 0, "nexus-dev"));
             let bundle = Bundle {
                 height: previous,

@@ -109,7 +109,7 @@ impl Net {
                 .iter()
                 .zip(seen)
                 .map(|(k, o)| {
-                    let extension = vote_extension(height, o.map(EthVote::of).as_ref());
+                    let extension = vote_extension(height, o.map(EthVote::of).as_ref(), &[]);
                     SignedExtension {
                         validator: votes::address_of(&k.verification_key().to_bytes()),
                         signature: k

@@ -36,7 +36,7 @@ pub enum Fault {
     Honest,
     /// Every signature share is corrupted.
     BadShares,
-    /// The round-2 share to the lowest other member is corrupted.
+    /// The round-2 share to the lowest other member is corrupted, and the complaint unanswered.
     BadDealing,
 }
 
@@ -61,6 +61,11 @@ impl Participant {
         fault: Fault,
     ) -> Result<Self, KeystoreError> {
         Ok(Self { consensus_key, keystore: Keystore::open(path, secret)?, fault })
+    }
+
+    /// This validator's consensus key.
+    pub fn consensus_key(&self) -> [u8; 32] {
+        self.consensus_key
     }
 
     /// The keystore (tests inspect it).
@@ -166,7 +171,7 @@ impl Participant {
                     })
                     .map(|(accuser, _)| *accuser)
                     .collect();
-                if !accusers.is_empty() {
+                if !accusers.is_empty() && self.fault != Fault::BadDealing {
                     let shares = accusers
                         .iter()
                         .map(|a| (*a, dkg::share_for(&polynomial, *a).expect("non-zero id")))

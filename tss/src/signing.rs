@@ -61,6 +61,11 @@ fn point(bytes: &Point) -> Result<NonceCommitment<C>, SigningError> {
     NonceCommitment::deserialize(bytes).map_err(malformed)
 }
 
+/// Whether both points of a published commitment decode (so a job built on it can be signed).
+pub fn commitment_is_valid(c: &Commitment) -> bool {
+    point(&c.hiding).is_ok() && point(&c.binding).is_ok()
+}
+
 /// Fresh nonces for the holder of `key`, and the commitment to publish for them.
 pub fn new_nonces<R: RngCore + CryptoRng>(
     key: &KeyPackage<C>,

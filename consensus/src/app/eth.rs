@@ -28,6 +28,10 @@ pub const MAX_VOTE_BLOCKS: usize = 64;
 alloy_sol_types::sol! {
     /// The gateway's request event (`ethereum/contracts/NexusGateway.sol`).
     event FunctionCalled(bytes32 indexed functionId, address indexed caller, uint256 value, bytes payload);
+    /// The gateway ran a message the validators signed.
+    event Executed(uint64 indexed nonce, bytes32 indexed sender, address indexed target, bool success, bytes result);
+    /// The gateway holds the key of `epoch` now.
+    event GroupKeySet(uint64 indexed epoch, bytes32 x, uint8 parity);
 }
 
 /// Ethereum parameters, fixed at genesis.
@@ -37,6 +41,9 @@ pub struct EthParams {
     /// The `NexusGateway` contract whose `FunctionCalled` logs become `on_call` invocations.
     #[serde(with = "opt_hex")]
     pub gateway: Option<Address>,
+    /// The Ethereum chain id the gateway lives on (bound into every digest the validators sign);
+    /// without it, and the gateway, `eth_send` messages wait unsigned.
+    pub chain_id: Option<u64>,
     /// Most Ethereum blocks one Nexus block processes (catching up after an outage).
     pub max_blocks_per_block: u64,
     /// Most logs one Ethereum block may bring.
@@ -47,7 +54,13 @@ pub struct EthParams {
 
 impl Default for EthParams {
     fn default() -> Self {
-        Self { gateway: None, max_blocks_per_block: 32, max_logs_per_block: 1024, max_data_bytes: 1 << 20 }
+        Self {
+            gateway: None,
+            chain_id: None,
+            max_blocks_per_block: 32,
+            max_logs_per_block: 1024,
+            max_data_bytes: 1 << 20,
+        }
     }
 }
 
@@ -204,10 +217,12 @@ pub enum EthDataError {
     NoVotes,
 }
 
-/// The filter for the gateway's `FunctionCalled` logs.
-pub fn gateway_filter(gateway: Address) -> EthLogFilter {
+/// The filters for the gateway's logs the chain acts on: `FunctionCalled` (calls into Nexus),
+/// `Executed` (replies to `eth_send`) and `GroupKeySet` (key rotations).
+pub fn gateway_filters(gateway: Address) -> [EthLogFilter; 3] {
     use alloy_sol_types::SolEvent as _;
-    EthLogFilter { address: Some(gateway), topics: vec![Some(FunctionCalled::SIGNATURE_HASH.0)] }
+    [FunctionCalled::SIGNATURE_HASH, Executed::SIGNATURE_HASH, GroupKeySet::SIGNATURE_HASH]
+        .map(|topic| EthLogFilter { address: Some(gateway), topics: vec![Some(topic.0)] })
 }
 
 /// Whether a log matches a filter.

@@ -105,6 +105,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             self.layers.commit_tx();
         }
         let scheduled = self.run_scheduled(&mut ctx);
+        self.end_block_tss(params, block.height, bundle.as_ref());
         let validator_updates = self.end_block_staking(
             params,
             block.height,
@@ -416,6 +417,13 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         }
     }
 
+    /// Whether function `id` exists and exports `entry`.
+    fn exports(&self, id: &Hash32, entry: EntryPoint) -> bool {
+        self.require_function(id)
+            .and_then(|info| self.module(&info.code_hash))
+            .is_ok_and(|m| m.info.entry_points.contains(&entry))
+    }
+
     fn require_function(&self, id: &Hash32) -> Result<FunctionInfo, Failure> {
         self.layers
             .get(&state_keys::function(id))
@@ -570,7 +578,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     /// Queues an invocation's sends and stores its other outbound requests in the outbox.
     fn take_requests(
         &self,
-        ctx: &BlockCtx<'_>,
+        ctx: &mut BlockCtx<'_>,
         id: &Hash32,
         r: &InvocationResult,
         queue: &mut VecDeque<(Hash32, u64, Hash32, Vec<u8>, u128)>,
@@ -581,7 +589,23 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                     queue.push_back((*id, *request_id, *function, data.clone(), *value));
                     continue;
                 }
-                OutboundRequest::EthSend { id, .. } => (*id, "eth_send"),
+                OutboundRequest::EthSend { id: request_id, target, data, gas_limit } => {
+                    let nonce = self.queue_eth_send(*id, *request_id, *target, *gas_limit, data.clone());
+                    ctx.logs.push(LogRecord {
+                        function: *id,
+                        height: ctx.height,
+                        tx: None,
+                        entry: "eth_send".into(),
+                        kind: "eth_send".into(),
+                        topic: None,
+                        message: format!(
+                            "request {request_id}: gateway message {nonce} to 0x{} queued",
+                            hex::encode(target)
+                        ),
+                        eth_block: None,
+                    });
+                    continue;
+                }
                 OutboundRequest::Proof { id, .. } => (*id, "proof"),
             };
             let seq = self
@@ -736,6 +760,22 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 }
                 if let Some(call) = gateway.and_then(|g| gateway_call(g, log)) {
                     run(&call.function, EntryPoint::OnCall, call.caller, call.value, call.payload);
+                } else if let Some(done) = gateway.and_then(|g| gateway_executed(g, log)) {
+                    if let Some(m) = self.message_executed(done.nonce, done.sender, done.success) {
+                        self.layers.commit_tx();
+                        if self.exports(&m.function, EntryPoint::OnReply) {
+                            let reply = Reply {
+                                request_id: m.request_id,
+                                kind: ReplyKind::EthSend,
+                                ok: done.success,
+                                data: done.result,
+                            };
+                            run(&m.function, EntryPoint::OnReply, log.address, 0, reply.encode());
+                        }
+                    }
+                } else if let Some((epoch, x)) = gateway.and_then(|g| gateway_key_set(g, log)) {
+                    self.key_installed(epoch, x);
+                    self.layers.commit_tx();
                 }
             }
         }
@@ -829,6 +869,40 @@ fn gateway_call(gateway: Address, log: &nexus_types::EthLog) -> Option<GatewayCa
         value: u128::try_from(event.value).ok()?,
         payload: event.payload.to_vec(),
     })
+}
+
+/// A gateway `Executed` log: which message ran, and how.
+struct GatewayExecuted {
+    nonce: u64,
+    sender: Hash32,
+    success: bool,
+    result: Vec<u8>,
+}
+
+fn gateway_executed(gateway: Address, log: &nexus_types::EthLog) -> Option<GatewayExecuted> {
+    use alloy_sol_types::SolEvent as _;
+    if log.address != gateway {
+        return None;
+    }
+    let topics: Vec<alloy_primitives::B256> = log.topics.iter().map(|t| (*t).into()).collect();
+    let e = eth::Executed::decode_raw_log(topics, &log.data).ok()?;
+    Some(GatewayExecuted {
+        nonce: e.nonce,
+        sender: e.sender.0,
+        success: e.success,
+        result: e.result.to_vec(),
+    })
+}
+
+/// A gateway `GroupKeySet` log: the epoch and x coordinate of the key it holds now.
+fn gateway_key_set(gateway: Address, log: &nexus_types::EthLog) -> Option<(u64, [u8; 32])> {
+    use alloy_sol_types::SolEvent as _;
+    if log.address != gateway {
+        return None;
+    }
+    let topics: Vec<alloy_primitives::B256> = log.topics.iter().map(|t| (*t).into()).collect();
+    let e = eth::GroupKeySet::decode_raw_log(topics, &log.data).ok()?;
+    Some((e.epoch, e.x.0))
 }
 
 /// A journal record's bytes: JSON, since the journal is node-local and served as JSON.

@@ -17,6 +17,7 @@ pub mod query;
 pub mod records;
 pub mod staking;
 pub mod state_keys;
+pub mod tss;
 pub mod tx;
 pub mod votes;
 
@@ -236,9 +237,12 @@ pub enum ProposalError {
     },
 }
 
-/// The application's vote extension: a version byte, the height, then the validator's
-/// [`eth::EthVote`] in Borsh when its observer has one.
-const VOTE_EXTENSION_VERSION: u8 = 2;
+/// The application's vote extension: a version byte, the height, then in Borsh the validator's
+/// [`eth::EthVote`] when its observer has one and its threshold-signing messages.
+const VOTE_EXTENSION_VERSION: u8 = 3;
+
+/// Largest vote extension accepted, in bytes (a DKG round 2 of 100 members is ≈ 5 KB).
+const MAX_VOTE_EXTENSION_BYTES: usize = 1 << 20;
 
 /// Node-local settings that do not affect consensus.
 #[derive(Debug, Clone, Default)]
@@ -281,6 +285,8 @@ pub struct App<B: Backend + Send + Sync + 'static> {
     genesis_height: u64,
     /// This validator's Ethereum observer, if it runs one.
     eth_source: Option<Arc<dyn eth::EthSource>>,
+    /// This validator's threshold-signing participant, if it takes part.
+    tss_source: Option<Arc<dyn tss::TssSource>>,
 }
 
 impl<B: Backend + Send + Sync + 'static> std::fmt::Debug for App<B> {
@@ -314,12 +320,18 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             genesis: None,
             genesis_height: 1,
             eth_source: None,
+            tss_source: None,
         })
     }
 
     /// Lets this node's Ethereum observer feed its vote extensions and proposals.
     pub fn set_eth_source(&mut self, source: Arc<dyn eth::EthSource>) {
         self.eth_source = Some(source);
+    }
+
+    /// Lets this node's threshold-signing participant put its messages in its vote extensions.
+    pub fn set_tss_source(&mut self, source: Arc<dyn tss::TssSource>) {
+        self.tss_source = Some(source);
     }
 
     /// The last Ethereum block the chain processed, at the last committed height.
@@ -331,9 +343,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     /// key order (what observers select logs with and votes name by hash).
     pub fn eth_filters(&self) -> Vec<nexus_types::EthLogFilter> {
         use nexus_types::codec::Decode as _;
-        let gateway = self.params.as_ref().and_then(|p| p.eth.gateway).map(eth::gateway_filter);
+        let gateway = self.params.as_ref().and_then(|p| p.eth.gateway).map(eth::gateway_filters);
         gateway
             .into_iter()
+            .flatten()
             .chain(
                 layers::scan(&self.layers, state_keys::ETH_LOGS_PREFIX, true)
                     .values()
@@ -551,22 +564,28 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         history.at(height).iter().map(|k| (k.address(), *k)).collect()
     }
 
-    /// ABCI `ExtendVote`: the height, and what this validator's observer saw after the cursor.
+    /// ABCI `ExtendVote`: the height, what this validator's observer saw after the cursor, and
+    /// its threshold-signing messages.
     pub fn extend_vote(&self, height: u64) -> Vec<u8> {
+        let tss = self
+            .tss_source
+            .as_ref()
+            .map(|p| p.messages(&self.tss_snapshot(&p.consensus_key())))
+            .unwrap_or_default();
         let vote = self.eth_source.as_ref().and_then(|source| {
             let filters = self.eth_filters();
             let wanted = eth::filters_hash(&filters);
             let o = source.observation(self.eth_cursor(), &filters).filter(|o| o.filters == wanted)?;
             Some(eth::EthVote::of(&o))
         });
-        vote_extension(height, vote.as_ref())
+        vote_extension(height, vote.as_ref(), &tss)
     }
 
     /// ABCI `VerifyVoteExtension`: the right version and height, and an Ethereum vote that
     /// decodes within its cap, if there is one (whether it is right is for ProcessProposal to
     /// count, not for one validator to veto).
     pub fn verify_vote_extension(&self, height: u64, extension: &[u8]) -> bool {
-        vote_of(height, extension).is_some()
+        extension.len() <= MAX_VOTE_EXTENSION_BYTES && vote_of(height, extension).is_some()
     }
 
     /// The Ethereum blocks this proposer can inject: those after the cursor that its own
@@ -610,7 +629,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         let votes = bundle
             .votes
             .iter()
-            .filter_map(|v| Some((vote_of(bundle.height, &v.extension)??, set.get(&v.validator)?.power)))
+            .filter_map(|v| Some((vote_of(bundle.height, &v.extension)?.0?, set.get(&v.validator)?.power)))
             .collect();
         (votes, set.values().map(|k| k.power).fold(0u64, u64::saturating_add))
     }
@@ -766,29 +785,34 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     }
 }
 
-/// The application's vote extension for `height`: the version, the height, and the Ethereum vote
-/// when the validator has one.
-pub fn vote_extension(height: u64, eth: Option<&eth::EthVote>) -> Vec<u8> {
+/// The application's vote extension for `height`: the version, the height, the Ethereum vote
+/// when the validator has one, and its threshold-signing messages.
+pub fn vote_extension(
+    height: u64,
+    eth: Option<&eth::EthVote>,
+    tss: &[nexus_tss::protocol::TssMsg],
+) -> Vec<u8> {
     let mut out = [&[VOTE_EXTENSION_VERSION][..], &height.to_be_bytes()].concat();
-    if let Some(vote) = eth {
-        out.extend(borsh::to_vec(vote).expect("borsh into a Vec"));
-    }
+    borsh::to_writer(&mut out, &(eth, tss)).expect("borsh into a Vec");
     out
 }
 
-/// The Ethereum vote in a well-formed extension for `height` (`Some(None)` when it carries none);
-/// `None` when the extension is malformed.
-fn vote_of(height: u64, extension: &[u8]) -> Option<Option<eth::EthVote>> {
+/// The Ethereum vote and threshold-signing messages in a well-formed extension for `height`;
+/// `None` when the extension is malformed or over its caps.
+fn vote_of(
+    height: u64,
+    extension: &[u8],
+) -> Option<(Option<eth::EthVote>, Vec<nexus_tss::protocol::TssMsg>)> {
     let (version, rest) = extension.split_first()?;
     let (h, rest) = rest.split_first_chunk::<8>()?;
     if *version != VOTE_EXTENSION_VERSION || u64::from_be_bytes(*h) != height {
         return None;
     }
-    if rest.is_empty() {
-        return Some(None);
-    }
-    let vote: eth::EthVote = borsh::from_slice(rest).ok()?;
-    (vote.commitments.len() <= eth::MAX_VOTE_BLOCKS).then_some(Some(vote))
+    let (vote, tss): (Option<eth::EthVote>, Vec<nexus_tss::protocol::TssMsg>) =
+        borsh::from_slice(rest).ok()?;
+    let fits =
+        vote.as_ref().is_none_or(|v| v.commitments.len() <= eth::MAX_VOTE_BLOCKS) && tss::messages_fit(&tss);
+    fits.then_some((vote, tss))
 }
 
 /// The checks that need only the transaction and the parameters; returns the most the

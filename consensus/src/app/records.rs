@@ -31,6 +31,8 @@ pub struct Params {
     pub staking: crate::app::staking::StakingParams,
     /// Ethereum: the gateway and the caps on injected block data.
     pub eth: crate::app::eth::EthParams,
+    /// Threshold signing: DKG phase length, batch size, culprit penalty.
+    pub tss: crate::app::tss::TssParams,
 }
 
 impl Default for Params {
@@ -47,6 +49,7 @@ impl Default for Params {
             max_sends_per_tx: 64,
             staking: Default::default(),
             eth: Default::default(),
+            tss: Default::default(),
         }
     }
 }

@@ -567,6 +567,15 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         }
     }
 
+    /// Burns `bps` of the stake of the validator with consensus address `address` (a
+    /// threshold-signing culprit), without jailing it.
+    pub(super) fn slash_by_consensus_address(&self, address: &[u8; 20], bps: u32) {
+        if let Some(mut v) = self.operator_of(address).and_then(|op| self.validator_record(&op)) {
+            self.slash(&mut v, bps, None);
+            self.save_validator(&v);
+        }
+    }
+
     /// The end-of-block staking step: punishes proven double-signs, counts the last commit's
     /// precommits for liveness and rewards, releases matured unbondings, and returns the updates
     /// CometBFT applies from `height + 2`.
