@@ -99,6 +99,9 @@ pub struct DevConfig {
     pub keep_recent: Option<u64>,
     /// Ethereum JSON-RPC endpoints (`http://`) to follow; empty runs without Ethereum.
     pub eth_rpc: Vec<String>,
+    /// Where the dev validator keeps its threshold-signing keystore; `None`: under the data dir,
+    /// or, in memory, nowhere (no threshold signing).
+    pub tss_dir: Option<PathBuf>,
 }
 
 impl Default for DevConfig {
@@ -110,6 +113,7 @@ impl Default for DevConfig {
             genesis: dev_genesis(),
             keep_recent: Some(DEFAULT_KEEP_RECENT),
             eth_rpc: Vec::new(),
+            tss_dir: None,
         }
     }
 }
@@ -154,6 +158,9 @@ pub enum DevError {
     /// The Ethereum endpoints are unusable.
     #[error(transparent)]
     Eth(#[from] crate::EthConfigError),
+    /// The threshold-signing keystore cannot be opened.
+    #[error(transparent)]
+    Keystore(#[from] nexus_tss::keystore::KeystoreError),
     /// The producer thread could not be started.
     #[error("cannot start the block producer thread: {0}")]
     Spawn(std::io::Error),
@@ -205,6 +212,10 @@ impl DevNode {
     ) -> Result<Self, DevError> {
         let mut app = App::new(store, node).map_err(NodeError::from)?;
         let eth = crate::eth::attach(&mut app, &config.eth_rpc, &config.genesis)?;
+        if let Some(dir) = config.tss_dir.clone().or_else(|| config.data_dir.as_ref().map(|d| d.join("tss")))
+        {
+            crate::tss::attach(&mut app, &dir, &dev_validator_key())?;
+        }
         let resumed_at = app.info().height;
         let shared = Arc::new(Shared::new(app, &config.genesis)?);
         let rpc = Rpc { node: shared.clone(), eth };

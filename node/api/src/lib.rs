@@ -7,6 +7,7 @@ mod eth;
 mod node;
 mod rpc;
 mod server;
+mod tss;
 pub mod types;
 mod validator;
 

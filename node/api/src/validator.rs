@@ -54,6 +54,10 @@ pub struct ValidatorConfig {
     pub eth_rpc: Vec<String>,
     /// The network's genesis (for parameters before `InitChain` has run).
     pub genesis: nexus_consensus::app::Genesis,
+    /// The validator's ed25519 consensus key: its threshold-signing participant signs protocol
+    /// messages in its vote extensions and keeps its keystore (encrypted under this key) in
+    /// `data_dir/tss`. `None`: it takes no part (a full node).
+    pub consensus_key: Option<ed25519_consensus::SigningKey>,
 }
 
 /// Why a validator's application side could not start.
@@ -79,6 +83,9 @@ pub enum ValidatorError {
     /// The Ethereum endpoints are unusable.
     #[error(transparent)]
     Eth(#[from] crate::EthConfigError),
+    /// The threshold-signing keystore cannot be opened.
+    #[error(transparent)]
+    Keystore(#[from] nexus_tss::keystore::KeystoreError),
 }
 
 /// The node API's view of a validator.
@@ -245,6 +252,9 @@ impl ValidatorNode {
         let mut app = App::new(store, NodeConfig { module_cache_dir: Some(config.data_dir.join("modules")) })
             .map_err(NodeError::from)?;
         let eth = crate::eth::attach(&mut app, &config.eth_rpc, &config.genesis)?;
+        if let Some(key) = &config.consensus_key {
+            crate::tss::attach(&mut app, &config.data_dir.join("tss"), key)?;
+        }
         let abci = Abci::new(Arc::new(RwLock::new(app)), Fault::from_env()?);
         let cometbft = HttpClientBuilder::default().build(&config.cometbft_rpc).map_err(|e| {
             ValidatorError::CometRpc { url: config.cometbft_rpc.clone(), reason: e.to_string() }

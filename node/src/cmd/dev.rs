@@ -128,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             genesis,
             keep_recent: (!args.archive).then_some(args.keep_recent),
             eth_rpc: eth_rpc.clone(),
+            tss_dir: None,
         };
         let mut node = DevNode::start(config).await?;
         let accounts = if args.genesis.is_none() { dev_accounts() } else { Vec::new() };

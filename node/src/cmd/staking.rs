@@ -95,7 +95,7 @@ fn address(s: &str) -> anyhow::Result<Address> {
 }
 
 /// The ed25519 consensus key in a validator home (CometBFT's `priv_validator_key.json`).
-fn consensus_key(home: &std::path::Path) -> anyhow::Result<ed25519_consensus::SigningKey> {
+pub(crate) fn consensus_key(home: &std::path::Path) -> anyhow::Result<ed25519_consensus::SigningKey> {
     let path = crate::cometbft::Home(home.to_path_buf()).cometbft().join("config/priv_validator_key.json");
     let key = crate::cometbft::read_json(&path)?;
     let encoded =

@@ -156,6 +156,7 @@ pub fn start(a: StartArgs) -> anyhow::Result<ExitCode> {
         keep_recent: (!a.archive).then_some(a.keep_recent),
         eth_rpc: a.eth_rpc.clone(),
         genesis: genesis.clone(),
+        consensus_key: Some(super::staking::consensus_key(&a.home)?),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(async move {
