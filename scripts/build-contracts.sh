@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Compiles the Nexus contracts (ethereum/contracts: the gateway and the examples EthCaller and
-# TestToken) with the pinned offline toolchain and writes the artifacts that nexus-ethereum's
-# `sol!` bindings read: ABI, creation and runtime bytecode and
-# method identifiers, without forge's AST and metadata. The artifact is committed, so cargo builds
+# Compiles the Nexus contracts (ethereum/contracts: the gateway and the examples EthCaller,
+# TestToken and NexusReceiver) with the pinned offline toolchain and writes the artifacts that
+# nexus-ethereum's `sol!` bindings read: ABI, creation and runtime bytecode and method
+# identifiers, without forge's AST and metadata. The artifact is committed, so cargo builds
 # never need forge; scripts/test-contracts.sh fails when it is stale.
 # Usage: scripts/build-contracts.sh [output dir, default ethereum/abi]
 set -euo pipefail
@@ -21,7 +21,7 @@ trap 'rm -rf "$build_dir"' EXIT
   --out "$build_dir/out" --cache-path "$build_dir/cache" >/dev/null)
 
 mkdir -p "$OUT_DIR"
-for name in NexusGateway EthCaller TestToken; do
+for name in NexusGateway EthCaller TestToken NexusReceiver; do
   node -e '
     const fs = require("node:fs");
     const [from, to] = process.argv.slice(1);

@@ -11,6 +11,7 @@ use alloy_sol_types::{SolCall as _, SolConstructor as _};
 use serde_json::{Value, json};
 
 use crate::NexusGateway;
+use crate::examples::NexusReceiver;
 
 /// anvil's first dev account: unlocked, so `eth_sendTransaction` needs no key here.
 pub const DEPLOYER: Address = alloy_primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
@@ -187,6 +188,21 @@ pub async fn deploy_gateway(url: &str) -> Result<Address, DevnetError> {
         )));
     }
     Ok(address)
+}
+
+/// Deploys the example `NexusReceiver` from [`DEPLOYER`]: it takes messages from `gateway` sent
+/// by the Nexus function `allowed_sender` (all zeros: by any function).
+pub async fn deploy_receiver(
+    url: &str,
+    gateway: Address,
+    allowed_sender: [u8; 32],
+) -> Result<Address, DevnetError> {
+    let mut data = NexusReceiver::BYTECODE.to_vec();
+    data.extend(
+        NexusReceiver::constructorCall { gateway_: gateway, allowedSender_: allowed_sender.into() }
+            .abi_encode(),
+    );
+    deploy(url, data).await
 }
 
 /// Sets the gateway's first group key (x coordinate, y parity) for `epoch`, as its bootstrapper

@@ -24,8 +24,9 @@ pub use observer::{
 };
 
 /// The example contracts (`contracts/examples`): `EthCaller` calls a Nexus function through the
-/// gateway (the `eth-caller` example function stores what it gets), and `TestToken` is a minimal
-/// ERC-20 whose `Transfer` logs the `eth-watcher` example function follows.
+/// gateway (the `eth-caller` example function stores what it gets), `TestToken` is a minimal
+/// ERC-20 whose `Transfer` logs the `eth-watcher` example function follows, and `NexusReceiver`
+/// takes the messages a Nexus function (say `eth-sender`) sends through the gateway.
 pub mod examples {
     alloy_sol_types::sol!(
         /// A contract calling Nexus functions through the gateway.
@@ -39,6 +40,14 @@ pub mod examples {
         #[sol(all_derives)]
         TestToken,
         "abi/TestToken.json"
+    );
+
+    alloy_sol_types::sol!(
+        /// A receiver of Nexus messages: `receiveMessage(payload)` from the gateway only, and
+        /// only from its allowed Nexus function (`messageSender`); keeps the last one.
+        #[sol(all_derives)]
+        NexusReceiver,
+        "abi/NexusReceiver.json"
     );
 }
 
