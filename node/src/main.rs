@@ -5,6 +5,7 @@ mod anvil;
 mod client;
 mod cmd;
 mod cometbft;
+mod relay;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -69,6 +70,10 @@ enum Command {
     Eth(cmd::eth::Args),
     /// Proof of stake: create a validator, delegate, undelegate, unjail, withdraw rewards.
     Staking(cmd::staking::Args),
+    /// Threshold signing: the validators' key, DKG, rotations and faults (`nexus tss status`).
+    Tss(cmd::tss::Args),
+    /// Submit the messages and key rotations the validators signed to the Ethereum gateway.
+    Relayer(cmd::relayer::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
         Command::Zk(a) => cmd::zk::run(a),
         Command::Staking(a) => cmd::staking::run(a),
         Command::Eth(a) => cmd::eth::run(a),
+        Command::Tss(a) => cmd::tss::run(a),
+        Command::Relayer(a) => cmd::relayer::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Deploy(a) => cmd::deploy::run(a),
         Command::Upgrade(a) => cmd::upgrade::run(a),

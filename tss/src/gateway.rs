@@ -156,22 +156,42 @@ pub fn merkle_root(leaves: &[B256]) -> B256 {
     level.first().copied().unwrap_or(B256::ZERO)
 }
 
-/// The proof of leaf `index` of `leaves`: its siblings bottom-up, skipping levels where its node
-/// is promoted alone; empty if `index` is out of range.
-pub fn merkle_proof(leaves: &[B256], mut index: usize) -> Vec<B256> {
-    let mut proof = Vec::new();
-    if index >= leaves.len() {
-        return proof;
+/// Every level of the tree over `leaves`, leaves first, root last.
+fn levels(leaves: &[B256]) -> Vec<Vec<B256>> {
+    let mut levels = vec![leaves.to_vec()];
+    while let Some(top) = levels.last().filter(|l| l.len() > 1) {
+        let up = level_up(top);
+        levels.push(up);
     }
-    let mut level = leaves.to_vec();
-    while level.len() > 1 {
+    levels
+}
+
+/// Leaf `index`'s siblings bottom-up in `levels`, skipping levels where its node is promoted alone.
+fn proof_in(levels: &[Vec<B256>], mut index: usize) -> Vec<B256> {
+    let mut proof = Vec::new();
+    for level in levels.iter().filter(|l| l.len() > 1) {
         if let Some(sibling) = level.get(index ^ 1) {
             proof.push(*sibling);
         }
-        level = level_up(&level);
         index /= 2;
     }
     proof
+}
+
+/// The proof of leaf `index` of `leaves`: its siblings bottom-up, skipping levels where its node
+/// is promoted alone; empty if `index` is out of range.
+pub fn merkle_proof(leaves: &[B256], index: usize) -> Vec<B256> {
+    if index >= leaves.len() {
+        return Vec::new();
+    }
+    proof_in(&levels(leaves), index)
+}
+
+/// Every leaf's proof, in leaf order, from one pass over the tree (a whole batch's proofs cost
+/// about as much as its root, where one [`merkle_proof`] per leaf would be quadratic).
+pub fn merkle_proofs(leaves: &[B256]) -> Vec<Vec<B256>> {
+    let levels = levels(leaves);
+    (0..leaves.len()).map(|i| proof_in(&levels, i)).collect()
 }
 
 /// Whether `proof` leads from `leaf` to `root`, as the gateway checks it.
@@ -227,8 +247,10 @@ mod tests {
         for n in 1..=17 {
             let leaves = leaves(n);
             let root = merkle_root(&leaves);
+            let all = merkle_proofs(&leaves);
             for (i, leaf) in leaves.iter().enumerate() {
                 let proof = merkle_proof(&leaves, i);
+                assert_eq!(proof, all[i], "one proof and all proofs agree");
                 assert!(proof.len() <= n.next_power_of_two().trailing_zeros() as usize);
                 assert!(verify_proof(*leaf, &proof, root), "leaf {i} of {n}");
                 let other = leaves[(i + 1) % n];

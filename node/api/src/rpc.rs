@@ -7,7 +7,8 @@ use jsonrpsee::proc_macros::rpc;
 
 use crate::types::{
     AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, EthStatus, FileEntry, FunctionDetails, H256,
-    KvValue, LogRecord, QueryResult, SendTxResult, Status, TxStatus, ValidatorInfo, WorkItem,
+    KvValue, LogRecord, QueryResult, SendTxResult, SignedBatchInfo, Status, TssStatus, TxStatus,
+    ValidatorInfo, WorkItem,
 };
 
 /// The node API.
@@ -92,6 +93,19 @@ pub trait NexusApi {
     /// Outbound requests waiting for the Ethereum or zk machinery, oldest first.
     #[method(name = "outbox")]
     async fn outbox(&self) -> jsonrpsee::core::RpcResult<Vec<WorkItem>>;
+
+    /// The validators' threshold keys, the running DKG, signed rotations and reported faults.
+    #[method(name = "tssStatus")]
+    async fn tss_status(&self) -> jsonrpsee::core::RpcResult<TssStatus>;
+
+    /// Signed message batches from signing job `from` on (at most `limit`, default 16), with
+    /// each message's Merkle proof: what a relayer submits to the gateway.
+    #[method(name = "tssBatches")]
+    async fn tss_batches(
+        &self,
+        from: u64,
+        limit: Option<u32>,
+    ) -> jsonrpsee::core::RpcResult<Vec<SignedBatchInfo>>;
 
     /// Every committed block from now on (WebSocket only).
     #[subscription(name = "subscribeBlocks" => "block", unsubscribe = "unsubscribeBlocks", item = BlockRecord)]

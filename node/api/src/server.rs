@@ -9,8 +9,8 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use nexus_consensus::app::tx::{self, VerifiedTx};
-use nexus_consensus::app::votes;
 use nexus_consensus::app::{App, AppError, QueryError, TxError, function_address};
+use nexus_consensus::app::{tss, votes};
 use nexus_consensus::{Backend, StoreError};
 use nexus_types::Hash32;
 use serde::Serialize;
@@ -20,8 +20,9 @@ use crate::code;
 use crate::node::{Outcome, Published, SubmitError};
 use crate::rpc::NexusApiServer;
 use crate::types::{
-    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, EthStatus, FileEntry, FunctionDetails, H256,
-    KvValue, LogRecord, QueryEvent, QueryLog, QueryResult, SendTxResult, Status, TxState, TxStatus,
+    AccountInfo, Address, BlockRecord, Bytes, DelegationInfo, DkgInfo, EthStatus, FileEntry, FunctionDetails,
+    GatewaySignature, H256, KeyInfo, KvValue, LogRecord, QueryEvent, QueryLog, QueryResult, SendTxResult,
+    SignedBatchInfo, SignedMessageInfo, SignedRotationInfo, Status, TssStatus, TxState, TxStatus,
     ValidatorInfo, WorkItem,
 };
 
@@ -372,6 +373,96 @@ impl<N: Node> NexusApiServer for Rpc<N> {
             .collect())
     }
 
+    async fn tss_status(&self) -> RpcResult<TssStatus> {
+        let s = self.node.app().await.tss_status();
+        let dkg = s.session.map(|d| DkgInfo {
+            session: d.session,
+            epoch: d.epoch,
+            phase: format!("{:?}", d.phase).to_lowercase(),
+            members: d.members.len(),
+            threshold: d.threshold,
+            excluded: d.excluded.into_iter().collect(),
+        });
+        let keys = s
+            .keys
+            .iter()
+            .map(|k| {
+                let (x, parity) = gateway_key(&k.group_key);
+                KeyInfo {
+                    epoch: k.epoch,
+                    threshold: k.threshold,
+                    members: k.members.iter().map(|m| H256(*m)).collect(),
+                    qualified: k.qualified.clone(),
+                    group_key: Bytes(k.group_key.to_vec()),
+                    x,
+                    parity,
+                }
+            })
+            .collect();
+        let rotations = s
+            .rotations
+            .iter()
+            .map(|r| {
+                let (x, parity) = gateway_key(&r.group_key);
+                SignedRotationInfo {
+                    from: r.from,
+                    to: r.to,
+                    x,
+                    parity,
+                    signature: gateway_signature(&r.signature),
+                    height: r.height,
+                }
+            })
+            .collect();
+        Ok(TssStatus {
+            active_epoch: s.state.active,
+            latest_epoch: s.state.latest,
+            dkg,
+            keys,
+            rotations,
+            faults: s.faults,
+            messages: s.state.next_nonce,
+        })
+    }
+
+    async fn tss_batches(&self, from: u64, limit: Option<u32>) -> RpcResult<Vec<SignedBatchInfo>> {
+        let limit = limit.unwrap_or(16).clamp(1, 256) as usize;
+        let batches = self.node.app().await.tss_batches(from, limit);
+        Ok(batches
+            .into_iter()
+            .map(|(b, records)| {
+                let leaves: Vec<_> =
+                    records.iter().map(|(n, m)| tss::gateway_message(*n, m).leaf()).collect();
+                let messages = records
+                    .iter()
+                    .zip(nexus_tss::gateway::merkle_proofs(&leaves))
+                    .map(|((nonce, m), proof)| SignedMessageInfo {
+                        nonce: *nonce,
+                        sender: H256(m.function),
+                        target: Address(m.target),
+                        gas_limit: m.gas_limit,
+                        data: Bytes(m.data.clone()),
+                        proof: proof.into_iter().map(|p| H256(p.0)).collect(),
+                        status: match m.status {
+                            tss::MessageStatus::Executed { .. } => "executed",
+                            tss::MessageStatus::Signed { batch, .. } if batch == b.job => "signed",
+                            _ => "queued",
+                        }
+                        .into(),
+                    })
+                    .collect();
+                SignedBatchInfo {
+                    job: b.job,
+                    epoch: b.epoch,
+                    root: H256(b.root),
+                    signature: gateway_signature(&b.signature),
+                    height: b.height,
+                    messages,
+                }
+            })
+            .collect())
+    }
+
     async fn subscribe_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         forward(pending, self.node.subscribe(), |p: &Published| vec![&p.block]).await
     }
@@ -383,4 +474,22 @@ impl<N: Node> NexusApiServer for Rpc<N> {
         })
         .await
     }
+}
+
+/// A stored group key (compressed) in the gateway's form; the chain only keeps keys that have one.
+fn gateway_key(compressed: &[u8; 33]) -> (H256, u8) {
+    let key = frost_secp256k1::VerifyingKey::deserialize(compressed)
+        .ok()
+        .and_then(|k| nexus_tss::gateway::GroupKey::from_frost(&k).ok());
+    key.map_or((H256([0; 32]), 0), |k| (H256(k.x), k.parity))
+}
+
+/// A stored FROST signature (aggregated and verified by the chain) in the gateway's form.
+fn gateway_signature(bytes: &[u8]) -> GatewaySignature {
+    let s = nexus_tss::signing::signature(bytes)
+        .ok()
+        .and_then(|s| nexus_tss::gateway::GatewaySignature::from_frost(&s).ok());
+    s.map_or(GatewaySignature { rx: H256([0; 32]), ry: H256([0; 32]), z: H256([0; 32]) }, |s| {
+        GatewaySignature { rx: H256(s.rx), ry: H256(s.ry), z: H256(s.z) }
+    })
 }

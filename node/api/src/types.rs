@@ -283,3 +283,124 @@ pub struct WorkItem {
     /// The request, in the runtime's encoding.
     pub payload: Bytes,
 }
+
+/// `nexus_tssStatus`: the validators' threshold key and its DKG.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TssStatus {
+    /// The key messages are signed with: the one the gateway holds.
+    pub active_epoch: Option<u64>,
+    /// The newest key (ahead of `active_epoch` while a rotation waits to execute on Ethereum).
+    pub latest_epoch: Option<u64>,
+    /// The running DKG, if one is.
+    pub dkg: Option<DkgInfo>,
+    /// Every key made, oldest first.
+    pub keys: Vec<KeyInfo>,
+    /// Signed key rotations, for relayers.
+    pub rotations: Vec<SignedRotationInfo>,
+    /// Reported faults: excluded dealers, culprits of invalid signature shares.
+    pub faults: Vec<nexus_consensus::app::tss::Fault>,
+    /// Gateway nonces handed out so far.
+    pub messages: u64,
+}
+
+/// A running DKG.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkgInfo {
+    /// Its session number.
+    pub session: u64,
+    /// The epoch of the key it makes.
+    pub epoch: u64,
+    /// `round1`, `round2`, `complaints` or `reveal`.
+    pub phase: String,
+    /// Members.
+    pub members: usize,
+    /// Signers a signature will need.
+    pub threshold: u16,
+    /// Members excluded so far, with why.
+    pub excluded: Vec<(u16, String)>,
+}
+
+/// A threshold key, and its form on the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Its epoch.
+    pub epoch: u64,
+    /// Signers a signature needs.
+    pub threshold: u16,
+    /// Members' consensus keys, in participant order.
+    pub members: Vec<H256>,
+    /// Dealers whose polynomials make it up.
+    pub qualified: Vec<u16>,
+    /// The group key, compressed.
+    pub group_key: Bytes,
+    /// Its x coordinate, as `NexusGateway` stores it.
+    pub x: H256,
+    /// Its y parity (0 even, 1 odd).
+    pub parity: u8,
+}
+
+/// A FROST signature in the gateway's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewaySignature {
+    /// R's x coordinate.
+    pub rx: H256,
+    /// R's y coordinate.
+    pub ry: H256,
+    /// The response.
+    pub z: H256,
+}
+
+/// A signed key rotation: what `NexusGateway.rotateKey` takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedRotationInfo {
+    /// The epoch whose key signed it (the gateway's epoch when it can run).
+    pub from: u64,
+    /// The new key's epoch.
+    pub to: u64,
+    /// The new key's x coordinate.
+    pub x: H256,
+    /// The new key's y parity.
+    pub parity: u8,
+    /// The signature.
+    pub signature: GatewaySignature,
+    /// The Nexus height it was signed at.
+    pub height: u64,
+}
+
+/// `nexus_tssBatches`: a batch of messages signed under one Merkle root, each with its proof,
+/// ready for `NexusGateway.execute`/`executeBatch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedBatchInfo {
+    /// The signing job (batches are listed by it).
+    pub job: u64,
+    /// The key epoch.
+    pub epoch: u64,
+    /// The Merkle root.
+    pub root: H256,
+    /// The signature over the gateway's batch digest.
+    pub signature: GatewaySignature,
+    /// The Nexus height it was signed at.
+    pub height: u64,
+    /// The messages in leaf order.
+    pub messages: Vec<SignedMessageInfo>,
+}
+
+/// One message of a signed batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedMessageInfo {
+    /// The gateway nonce.
+    pub nonce: u64,
+    /// The sending function.
+    pub sender: H256,
+    /// The called contract.
+    pub target: Address,
+    /// Gas for the call.
+    pub gas_limit: u64,
+    /// Calldata (empty once executed: the chain drops it then).
+    pub data: Bytes,
+    /// The Merkle proof of its leaf.
+    pub proof: Vec<H256>,
+    /// `signed`, `queued` (signed under a retired key, waiting to be signed again) or
+    /// `executed`.
+    pub status: String,
+}

@@ -56,7 +56,10 @@ pub struct Args {
 }
 
 /// `500ms`, `2s`, `1m` or a bare number of milliseconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+/// anvil's default chain id, which the gateway binds into every signed digest.
+const ANVIL_CHAIN_ID: u64 = 31_337;
+
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
@@ -115,6 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let state = data_dir.as_ref().map(|d| d.join("anvil-state.json"));
             let anvil = crate::anvil::Anvil::start(args.anvil_port, state.as_deref()).await?;
             genesis.params.eth.gateway = Some(anvil.gateway);
+            genesis.params.eth.chain_id = Some(ANVIL_CHAIN_ID);
             Some(anvil)
         };
         let eth_rpc = match &anvil {
@@ -131,6 +135,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tss_dir: None,
         };
         let mut node = DevNode::start(config).await?;
+        // The dev relayer pays from anvil's second account (the first deploys and calls), and
+        // installs the first key as the gateway's bootstrapper once the DKG has made it.
+        let relaying = match &anvil {
+            Some(a) => {
+                let signer =
+                    alloy_signer_local::PrivateKeySigner::from_signing_key(dev_accounts()[1].key.clone());
+                let gateway = alloy_primitives::Address::from(a.gateway);
+                let relayer =
+                    nexus_ethereum::relayer::Relayer::connect(&a.url(), gateway, signer, Default::default())
+                        .await?;
+                let url = a.url();
+                let bootstrap: crate::relay::Bootstrap = Box::new(move |gateway, x, parity, epoch| {
+                    let url = url.clone();
+                    Box::pin(async move {
+                        nexus_ethereum::devnet::initialize_key(&url, gateway, x, parity, epoch)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    })
+                });
+                let client = nexus_api::Client::connect(&node.http_url()).await?;
+                let every = Duration::from_millis(500);
+                Some(tokio::spawn(crate::relay::run(
+                    client,
+                    relayer,
+                    gateway,
+                    Some(bootstrap),
+                    every,
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
         let accounts = if args.genesis.is_none() { dev_accounts() } else { Vec::new() };
         let where_ =
             data_dir.as_ref().map_or("in memory (--ephemeral)".to_string(), |d| d.display().to_string());
@@ -199,6 +236,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 r?;
                 bail!("the block producer stopped");
             }
+        }
+        if let Some(r) = relaying {
+            r.abort();
         }
         eprintln!("shutting down: finishing the current block…");
         node.shutdown().await?;
