@@ -84,6 +84,10 @@ impl Fault {
     /// The fault named by `NEXUS_FAULT`, if any.
     pub fn from_env() -> Result<Option<Self>, AbciError> {
         let Ok(spec) = std::env::var("NEXUS_FAULT") else { return Ok(None) };
+        // `tss-…` faults are the threshold-signing participant's (`nexus_tss::participant::Fault`).
+        if spec.starts_with("tss-") {
+            return Ok(None);
+        }
         let height = spec
             .strip_prefix("crash-after-finalize:")
             .and_then(|h| h.parse().ok())

@@ -466,8 +466,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             })
             .collect();
         let since = *state.waiting_since.get_or_insert(height);
-        // Everyone registered, or more than 2/3 have and the rest had two phases to.
-        let patient = height.saturating_sub(since) >= 2 * params.tss.phase_blocks;
+        // Everyone registered, or more than 2/3 have and the rest had three phases to.
+        let patient = height.saturating_sub(since) >= 3 * params.tss.phase_blocks;
         if members.len() != wanted.len() && !(patient && 3 * members.len() > 2 * wanted.len()) {
             return;
         }
