@@ -1,0 +1,152 @@
+//! Four real validators following anvil make key 1, which the gateway's bootstrapper installs.
+//! A fifth validator bonds into the set: a new DKG makes key 2 among all five, key 1 signs the
+//! gateway's `rotateKey`, `nexus relayer` submits it, and only once Ethereum has executed it does
+//! the chain sign with key 2. The rotation signed by key 1 is refused when replayed, and a new
+//! message signed by key 2 runs on Ethereum.
+
+mod network;
+
+use std::time::{Duration, Instant};
+
+use alloy_primitives::U256;
+use alloy_sol_types::SolCall as _;
+use network::staking::{TOKEN, fast_params};
+use network::{Network, consensus_address, example, signed};
+use nexus_api::NexusApiClient as _;
+use nexus_api::dev_accounts;
+use nexus_consensus::app::tx::Msg;
+use nexus_ethereum::NexusGateway;
+use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::examples::NexusReceiver;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `probe` (mining an anvil block each time, so Ethereum keeps finalizing) until it
+/// answers, for at most [`network::PATIENCE`].
+async fn eventually<T>(eth: &str, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + network::PATIENCE;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen in time");
+        devnet::mine(eth, 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A `nexus relayer` process, stopped with the test.
+struct Relayer(std::process::Child);
+
+impl Drop for Relayer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_validator_brings_key_2_and_the_gateway_rotates_to_it() {
+    let anvil = match Anvil::spawn(free_port(), &[]) {
+        Ok(a) => a,
+        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => return,
+        Err(e) => panic!("{e}"),
+    };
+    let eth = anvil.url();
+    let gateway = devnet::deploy_gateway(&eth).await.unwrap();
+    devnet::mine(&eth, 3).await.unwrap();
+    let mut params = fast_params();
+    params["eth"] = serde_json::json!({"gateway": gateway.to_string(), "chain_id": 31_337});
+    params["tss"] = serde_json::json!({"phase_blocks": 10});
+    let mut net = Network::with_params(4, Some(params));
+    for i in 0..4 {
+        net.start_with(i, &[], &["--eth-rpc", &eth]);
+    }
+    let client = net.client(0).await;
+    let first = eventually(&eth, "key 1", async || {
+        let s = client.tss_status().await.ok()?;
+        s.keys.into_iter().find(|k| s.active_epoch == Some(k.epoch))
+    })
+    .await;
+    assert_eq!((first.epoch, first.members.len()), (1, 4));
+    devnet::initialize_key(&eth, gateway, first.x.0, first.parity, 1).await.unwrap();
+    let key_file = net.dir.path().join("relayer.key");
+    std::fs::write(&key_file, hex::encode(dev_accounts()[2].key.to_bytes())).unwrap();
+    let _relayer = Relayer(
+        std::process::Command::new(env!("CARGO_BIN_EXE_nexus"))
+            .args(["relayer", "--rpc", &net.validators[0].api, "--eth-rpc", &eth, "--interval", "500ms"])
+            .arg("--key-file")
+            .arg(&key_file)
+            .spawn()
+            .unwrap(),
+    );
+
+    // A fifth validator bonds in.
+    let node = net.add_node();
+    net.start_with(node, &[], &["--eth-rpc", &eth]);
+    let joiner = consensus_address(&net.validators[node].home);
+    let operator = &dev_accounts()[5];
+    let key = format!("0x{}", hex::encode(operator.key.to_bytes()));
+    let home = net.validators[node].home.display().to_string();
+    let amount = (10 * TOKEN).to_string();
+    let (ok, out) =
+        net.cli(node, &key, &["staking", "create-validator", "--home", &home, "--amount", &amount]);
+    assert!(ok, "create-validator failed: {out}");
+    net.wait_set(0, "the new validator in the set", |set| set.get(&joiner) == Some(&10)).await;
+
+    // Key 2 among five; the gateway moves to it, and then the chain does.
+    let epoch = async || {
+        let e = devnet::call(&eth, gateway, NexusGateway::epochCall {}.abi_encode()).await.unwrap();
+        NexusGateway::epochCall::abi_decode_returns(&e).unwrap()
+    };
+    let second = eventually(&eth, "key 2 active on the chain", async || {
+        let s = client.tss_status().await.ok()?;
+        s.keys.into_iter().find(|k| k.epoch == 2 && s.active_epoch == Some(2))
+    })
+    .await;
+    assert_eq!(second.members.len(), 5);
+    assert_eq!(epoch().await, 2, "the gateway holds key 2");
+    let x = devnet::call(&eth, gateway, NexusGateway::groupKeyXCall {}.abi_encode()).await.unwrap();
+    assert_eq!(x, second.x.0.to_vec());
+
+    // Key 1's rotation again: refused (the gateway is at epoch 2 now).
+    let rotation = client.tss_status().await.unwrap().rotations.remove(0);
+    assert_eq!((rotation.from, rotation.to), (1, 2));
+    let again = NexusGateway::rotateKeyCall {
+        newX: rotation.x.0.into(),
+        newParity: rotation.parity,
+        signature: NexusGateway::Signature {
+            rx: U256::from_be_bytes(rotation.signature.rx.0),
+            ry: U256::from_be_bytes(rotation.signature.ry.0),
+            z: U256::from_be_bytes(rotation.signature.z.0),
+        },
+    }
+    .abi_encode();
+    assert!(devnet::send(&eth, Some(gateway), again, U256::ZERO).await.is_err(), "key 1 must be refused");
+
+    // A new message is signed by key 2 and runs.
+    let deployer = &dev_accounts()[0];
+    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
+    let r = net.send_and_wait(0, tx).await;
+    assert!(r.ok, "{:?}", r.error);
+    let sender = r.results[0].function.unwrap();
+    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
+    let call = NexusReceiver::receiveMessageCall { payload: b"under key 2".to_vec().into() }.abi_encode();
+    let input = [receiver.as_slice(), &call].concat();
+    let r = net
+        .send_and_wait(0, signed(deployer, 1, 400_000_000, Msg::Call { function: sender, input, value: 0 }))
+        .await;
+    assert!(r.ok, "{:?}", r.error);
+    eventually(&eth, "the message on Ethereum", async || {
+        let n = devnet::call(&eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
+        (U256::from_be_slice(&n) == U256::from(1)).then_some(())
+    })
+    .await;
+    let batches = client.tss_batches(0, None).await.unwrap();
+    assert!(batches.iter().all(|b| b.epoch == 2), "signed under key 2");
+
+    let top = net.max_height().await;
+    net.assert_same_app_hashes(&[0, 1, 2, 3, node], top.saturating_sub(2)).await;
+}
