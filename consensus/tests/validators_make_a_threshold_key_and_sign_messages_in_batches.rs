@@ -15,6 +15,8 @@ use nexus_consensus::app::votes::{self, Bundle, SignedExtension};
 use nexus_consensus::app::{GenesisValidator, tx::Msg, vote_extension};
 use nexus_tss::gateway;
 use nexus_tss::participant::{Fault, Participant};
+use nexus_tss::protocol::TssMsg;
+use std::collections::{BTreeMap, BTreeSet};
 
 const GATEWAY: [u8; 20] = [0x6a; 20];
 const ETH_CHAIN: u64 = 31_337;
@@ -24,6 +26,9 @@ struct Net {
     keys: Vec<SigningKey>,
     participants: Vec<Participant>,
     dir: tempfile::TempDir,
+    /// Every signature share that left a participant, by (validator, key epoch, commitment
+    /// index): the digests signed with that nonce (more than one would give the key away).
+    published: BTreeMap<(usize, u64, u32), BTreeSet<[u8; 32]>>,
 }
 
 impl Net {
@@ -38,7 +43,8 @@ impl Net {
             .map(|k| GenesisValidator { pub_key: k.verification_key().to_bytes(), power: 10, operator: None })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        let mut net = Self { chain: Chain::with_genesis(&g), keys, participants: Vec::new(), dir };
+        let mut net =
+            Self { chain: Chain::with_genesis(&g), keys, participants: Vec::new(), dir, published: BTreeMap::new() };
         for (i, fault) in faults.into_iter().enumerate() {
             let p = net.participant(i, fault);
             net.participants.push(p);
@@ -52,15 +58,38 @@ impl Net {
         Participant::open(&path, k.verification_key().to_bytes(), k.as_bytes(), fault).unwrap()
     }
 
+    /// What validator `i` publishes now, recording its signature shares.
+    fn messages(&mut self, i: usize) -> Vec<TssMsg> {
+        let me = self.keys[i].verification_key().to_bytes();
+        let snapshot = self.chain.app.tss_snapshot(&me);
+        let msgs = self.participants[i].messages(&snapshot).unwrap();
+        for m in &msgs {
+            if let TssMsg::Share { job, .. } = m {
+                let job = snapshot.jobs.iter().find(|j| j.id == *job).unwrap();
+                let id = snapshot.keys.iter().find(|k| k.epoch == job.epoch).unwrap().id_of(&me).unwrap();
+                let (_, index, _) = job.signers.iter().find(|(s, _, _)| *s == id).unwrap();
+                self.published.entry((i, job.epoch, *index)).or_default().insert(job.message);
+            }
+        }
+        msgs
+    }
+
+    /// Validator `i` makes its messages and dies before they go anywhere (they count as
+    /// published: a crash may come just after they left); it comes back from its keystore.
+    fn crash(&mut self, i: usize) {
+        self.messages(i);
+        self.participants[i] = self.participant(i, Fault::Honest);
+    }
+
     /// One block whose bundle carries the extensions of the validators in `online`.
     fn step(&mut self, online: &[usize], txs: Vec<Vec<u8>>) {
         let height = self.chain.height;
         let name = self.chain.app.params().unwrap().chain_name.clone();
         let mut votes = Vec::new();
         for i in online {
+            let msgs = self.messages(*i);
             let k = &self.keys[*i];
             let me = k.verification_key().to_bytes();
-            let msgs = self.participants[*i].messages(&self.chain.app.tss_snapshot(&me)).unwrap();
             let extension = vote_extension(height, None, &msgs);
             assert!(self.chain.app.verify_vote_extension(height, &extension));
             votes.push(SignedExtension {
@@ -193,4 +222,38 @@ fn a_dealer_sending_a_bad_share_is_accused_and_the_key_is_still_made() {
     let sender = net.chain.deploy(&key(1), "eth-sender", b"");
     net.send(sender, [0x22; 20], b"after a complaint");
     net.until(&[0, 1, 2, 3], "a message signed", |c| check_batches(c) == 1);
+}
+
+#[test]
+fn a_validator_that_crashes_mid_signing_never_signs_twice_with_one_nonce() {
+    let mut net = Net::new([Fault::Honest; 4]);
+    net.until(&[0, 1, 2, 3], "the DKG", keyed);
+    net.step(&[0, 1, 2, 3], Vec::new());
+    let sender = net.chain.deploy(&key(1), "eth-sender", b"");
+    // Commitments are posted with the next vote and recorded the block after.
+    net.step(&[0, 1, 2, 3], Vec::new());
+    net.step(&[0, 1, 2, 3], Vec::new());
+    for round in 0..4u8 {
+        net.send(sender, [0x22; 20], &[round]);
+        // The job is open now; one of its signers computes its share and crashes.
+        let me = |i: usize| net.keys[i].verification_key().to_bytes();
+        let snapshot = net.chain.app.tss_snapshot(&me(0));
+        let job = snapshot.jobs.last().expect("a signing job").clone();
+        let key = snapshot.keys.iter().find(|k| k.epoch == job.epoch).unwrap().clone();
+        let victim = (0..4).find(|i| job.signers.iter().any(|(s, _, _)| Some(*s) == key.id_of(&me(*i)))).unwrap();
+        let (_, index, _) = *job.signers.iter().find(|(s, _, _)| Some(*s) == key.id_of(&me(victim))).unwrap();
+        net.crash(victim);
+        let held = net.participants[victim].keystore().contents();
+        assert!(!held.nonces.contains_key(&(job.epoch, index)), "the nonce outlived its released share");
+        assert!(held.released.contains_key(&job.id), "the released share is kept to answer again");
+        // The crash lost its vote: the others go on, then it rejoins with the same keystore.
+        let others: Vec<usize> = (0..4).filter(|i| *i != victim).collect();
+        net.step(&others, Vec::new());
+        net.step(&[0, 1, 2, 3], Vec::new());
+    }
+    net.until(&[0, 1, 2, 3], "every message signed", |c| check_batches(c) == 4);
+    for ((validator, epoch, index), digests) in &net.published {
+        assert_eq!(digests.len(), 1, "validator {validator} signed two digests with nonce {epoch}/{index}");
+    }
+    assert!(net.published.len() >= 12, "shares were published: {}", net.published.len());
 }
