@@ -171,7 +171,12 @@ async fn a_message_is_signed_despite_a_culprit_and_an_absentee_and_runs_once() {
     net.kill_app(3);
     let call = NexusReceiver::receiveMessageCall { payload: b"third".to_vec().into() }.abi_encode();
     let input = [receiver.as_slice(), &call].concat();
-    let r = net.send_and_wait(0, signed(deployer, nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 })).await;
+    let r = net
+        .send_and_wait(
+            0,
+            signed(deployer, nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 }),
+        )
+        .await;
     assert!(r.ok, "{:?}", r.error);
     eventually(&eth, "the third message on Ethereum", async || {
         let n = view(NexusReceiver::receivedCall {}.abi_encode()).await;

@@ -213,6 +213,7 @@ impl Participant {
     }
 
     fn commitments(&mut self, s: &Snapshot, out: &mut Vec<TssMsg>) -> Result<(), KeystoreError> {
+        self.forget_consumed(s)?;
         for key in &s.keys {
             let Some(held) = self.keystore.contents().shares.get(&key.epoch).cloned() else { continue };
             let (next, unused) = s.commitments.get(&key.epoch).copied().unwrap_or((0, 0));
@@ -246,6 +247,30 @@ impl Participant {
             }
         }
         Ok(())
+    }
+
+    /// Drops nonces whose commitments the chain has handed to a job this validator will not
+    /// sign (it was away, or the job is over): the chain never uses an index twice, so they
+    /// could only ever be a liability. Keys no longer in the snapshot are retired with theirs.
+    fn forget_consumed(&mut self, s: &Snapshot) -> Result<(), KeystoreError> {
+        let mine: Vec<(u64, u32)> = s
+            .jobs
+            .iter()
+            .filter_map(|j| {
+                let id = s.keys.iter().find(|k| k.epoch == j.epoch)?.id_of(&self.consensus_key)?;
+                j.signers.iter().find(|(m, _, _)| *m == id).map(|(_, index, _)| (j.epoch, *index))
+            })
+            .collect();
+        let first_unused: BTreeMap<u64, u32> =
+            s.commitments.iter().map(|(epoch, (next, unused))| (*epoch, next - unused)).collect();
+        let live: Vec<u64> = s.keys.iter().map(|k| k.epoch).collect();
+        self.keystore.update(|c| {
+            c.nonces.retain(|(epoch, index), _| {
+                live.contains(epoch)
+                    && (mine.contains(&(*epoch, *index))
+                        || first_unused.get(epoch).is_none_or(|f| index >= f))
+            });
+        })
     }
 
     fn shares(&mut self, s: &Snapshot, out: &mut Vec<TssMsg>) -> Result<(), KeystoreError> {

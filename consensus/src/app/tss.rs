@@ -183,6 +183,7 @@ mod keys {
     pub const ROTATION_PREFIX: &[u8] = b"tr/";
     pub const FAULT_PREFIX: &[u8] = b"tf/";
     pub const MESSAGE_PREFIX: &[u8] = b"tm/";
+    pub const STOCK_PREFIX: &[u8] = b"tc/";
 
     fn numbered(prefix: &[u8], n: u64) -> Vec<u8> {
         [prefix, &n.to_be_bytes()].concat()
@@ -212,7 +213,7 @@ mod keys {
         [b"te/".as_slice(), consensus_key].concat()
     }
     pub fn stock(epoch: u64, id: u16) -> Vec<u8> {
-        [b"tc/".as_slice(), &epoch.to_be_bytes(), &id.to_be_bytes()].concat()
+        [STOCK_PREFIX, &epoch.to_be_bytes(), &id.to_be_bytes()].concat()
     }
 }
 
@@ -871,6 +872,16 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             keys: scan(keys::KEY_PREFIX).filter_map(decode).collect(),
             faults: scan(keys::FAULT_PREFIX).filter_map(decode).collect(),
             rotations: scan(keys::ROTATION_PREFIX).filter_map(decode).collect(),
+            stocks: layers::scan(&self.layers, keys::STOCK_PREFIX, true)
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let rest = k.get(keys::STOCK_PREFIX.len()..)?;
+                    let epoch = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+                    let member = u16::from_be_bytes(rest.get(8..10)?.try_into().ok()?);
+                    let stock: Stock = decode(v)?;
+                    Some((epoch, member, stock.next, stock.unused.len() as u32))
+                })
+                .collect(),
         }
     }
 
@@ -918,6 +929,9 @@ pub struct TssStatus {
     pub faults: Vec<Fault>,
     /// Signed key rotations.
     pub rotations: Vec<SignedRotation>,
+    /// Nonce commitments on chain: (key epoch, member, next index, unused); the unused ones are
+    /// always the indexes just below `next` (jobs take the lowest first).
+    pub stocks: Vec<(u64, u16, u32, u32)>,
 }
 
 /// The validator-side hook: this node's participant, fed committed state at each `ExtendVote`.

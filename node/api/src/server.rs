@@ -396,6 +396,12 @@ impl<N: Node> NexusApiServer for Rpc<N> {
                     group_key: Bytes(k.group_key.to_vec()),
                     x,
                     parity,
+                    commitments: s
+                        .stocks
+                        .iter()
+                        .filter(|(epoch, ..)| *epoch == k.epoch)
+                        .map(|(_, member, next, unused)| (*member, *next, *unused))
+                        .collect(),
                 }
             })
             .collect();

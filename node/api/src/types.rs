@@ -337,6 +337,9 @@ pub struct KeyInfo {
     pub x: H256,
     /// Its y parity (0 even, 1 odd).
     pub parity: u8,
+    /// Members' nonce commitments on chain: (member, next index, unused); the unused ones are
+    /// the indexes just below `next`.
+    pub commitments: Vec<(u16, u32, u32)>,
 }
 
 /// A FROST signature in the gateway's form.

@@ -1,0 +1,152 @@
+//! Four real validators following anvil sign a stream of messages; one is killed with SIGKILL
+//! while jobs are open and restarted from its disk. Every message still runs on Ethereum once,
+//! the validators agree on every app hash, and the killed validator's keystore (opened with its
+//! consensus key) holds no nonce whose commitment the chain has already handed to a job: none
+//! is left that could ever sign a second message.
+
+mod network;
+
+use std::time::{Duration, Instant};
+
+use alloy_primitives::U256;
+use alloy_sol_types::SolCall as _;
+use base64::Engine as _;
+use network::{Network, example, signed};
+use nexus_api::NexusApiClient as _;
+use nexus_api::dev_accounts;
+use nexus_consensus::app::tx::Msg;
+use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::examples::NexusReceiver;
+use nexus_tss::keystore::Keystore;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `probe` (mining an anvil block each time, so Ethereum keeps finalizing) until it
+/// answers, for at most [`network::PATIENCE`].
+async fn eventually<T>(eth: &str, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + network::PATIENCE;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen in time");
+        devnet::mine(eth, 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A validator home's consensus key pair: (public key, 32-byte seed).
+fn consensus_key(home: &std::path::Path) -> ([u8; 32], [u8; 32]) {
+    let text = std::fs::read_to_string(home.join("cometbft/config/priv_validator_key.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let decode = |v: &serde_json::Value| {
+        base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap()
+    };
+    let public = decode(&json["pub_key"]["value"]).try_into().unwrap();
+    let seed = decode(&json["priv_key"]["value"])[..32].try_into().unwrap();
+    (public, seed)
+}
+
+/// Has `eth-sender` (`sender`) send `receiver` a one-byte payload, in transaction `nonce`.
+async fn send(net: &Network, receiver: alloy_primitives::Address, sender: [u8; 32], nonce: u64) {
+    let call = NexusReceiver::receiveMessageCall { payload: vec![nonce as u8].into() }.abi_encode();
+    let input = [receiver.as_slice(), &call].concat();
+    let tx = signed(&dev_accounts()[0], nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 });
+    let r = net.send_and_wait(0, tx).await;
+    assert!(r.ok, "{:?}", r.error);
+}
+
+/// A `nexus relayer` process, stopped with the test.
+struct Relayer(std::process::Child);
+
+impl Drop for Relayer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_signer_restarts_without_any_nonce_the_chain_has_used() {
+    let anvil = match Anvil::spawn(free_port(), &[]) {
+        Ok(a) => a,
+        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => return,
+        Err(e) => panic!("{e}"),
+    };
+    let eth = anvil.url();
+    let gateway = devnet::deploy_gateway(&eth).await.unwrap();
+    devnet::mine(&eth, 3).await.unwrap();
+    let params = serde_json::json!({
+        "eth": {"gateway": gateway.to_string(), "chain_id": 31_337},
+        "tss": {"phase_blocks": 10},
+    });
+    let mut net = Network::with_params(4, Some(params));
+    for i in 0..4 {
+        net.start_with(i, &[], &["--eth-rpc", &eth]);
+    }
+    let client = net.client(0).await;
+    let key = eventually(&eth, "the DKG", async || {
+        let s = client.tss_status().await.ok()?;
+        s.keys.into_iter().find(|k| s.active_epoch == Some(k.epoch) && k.qualified.len() == 4)
+    })
+    .await;
+    devnet::initialize_key(&eth, gateway, key.x.0, key.parity, key.epoch).await.unwrap();
+    let key_file = net.dir.path().join("relayer.key");
+    std::fs::write(&key_file, hex::encode(dev_accounts()[2].key.to_bytes())).unwrap();
+    let _relayer = Relayer(
+        std::process::Command::new(env!("CARGO_BIN_EXE_nexus"))
+            .args(["relayer", "--rpc", &net.validators[0].api, "--eth-rpc", &eth, "--interval", "500ms"])
+            .arg("--key-file")
+            .arg(&key_file)
+            .spawn()
+            .unwrap(),
+    );
+
+    let deployer = &dev_accounts()[0];
+    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
+    let r = net.send_and_wait(0, tx).await;
+    assert!(r.ok, "{:?}", r.error);
+    let sender = r.results[0].function.unwrap();
+    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
+
+    // Validator 1 dies with jobs open (each message opens one as it commits), then comes back.
+    for nonce in 1..=3 {
+        send(&net, receiver, sender, nonce).await;
+    }
+    net.kill_app(1);
+    for nonce in 4..=5 {
+        send(&net, receiver, sender, nonce).await;
+    }
+    net.start_with(1, &[], &["--eth-rpc", &eth]);
+    for nonce in 6..=8 {
+        send(&net, receiver, sender, nonce).await;
+    }
+    eventually(&eth, "all eight messages on Ethereum", async || {
+        let n = devnet::call(&eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
+        (U256::from_be_slice(&n) == U256::from(8)).then_some(())
+    })
+    .await;
+    let top = net.max_height().await;
+    net.wait_height(1, top).await;
+    net.assert_same_app_hashes(&[0, 1, 2, 3], top.saturating_sub(2)).await;
+
+    // Its keystore: only nonces for commitments the chain has not used yet.
+    net.kill_app(1);
+    let home = net.validators[1].home.clone();
+    let (public, seed) = consensus_key(&home);
+    let keystore = Keystore::open(&home.join("data/tss/keystore"), &seed).unwrap();
+    let status = client.tss_status().await.unwrap();
+    let record = status.keys.iter().find(|k| k.epoch == key.epoch).unwrap();
+    let member = record.members.iter().position(|m| m.0 == public).unwrap() as u16 + 1;
+    let (_, next, unused) = *record.commitments.iter().find(|(m, ..)| *m == member).unwrap();
+    let held: Vec<u32> =
+        keystore.contents().nonces.keys().filter(|(e, _)| *e == key.epoch).map(|(_, i)| *i).collect();
+    assert!(next > 0, "validator-1 posted commitments");
+    assert!(
+        held.iter().all(|i| *i >= next - unused),
+        "nonces {held:?} kept for commitments the chain used (unused are {}..{next})",
+        next - unused
+    );
+}
