@@ -10,6 +10,8 @@ use nexus_consensus::app::{
 };
 use nexus_consensus::{MemBackend, Store, StoreConfig};
 
+pub mod signing_net;
+
 pub const CHAIN_ID: u64 = 4242;
 pub const FUNDS: u128 = 1_000_000_000_000_000_000;
 pub const GAS_LIMIT: u64 = 500_000_000;
@@ -59,9 +61,13 @@ impl Chain {
 
     /// Signs `msgs` from `key` with its next nonce.
     pub fn sign(&mut self, key: &SigningKey, msgs: Vec<Msg>) -> SignedTx {
+        self.sign_with_gas(key, msgs, GAS_LIMIT)
+    }
+
+    /// Signs `msgs` from `key` with its next nonce and gas limit `gas_limit`.
+    pub fn sign_with_gas(&mut self, key: &SigningKey, msgs: Vec<Msg>, gas_limit: u64) -> SignedTx {
         let nonce = self.nonces.entry(address_of(key)).or_default();
-        let tx =
-            Tx { chain_id: CHAIN_ID, nonce: *nonce, expires_at: 0, gas_limit: GAS_LIMIT, gas_price: 1, msgs };
+        let tx = Tx { chain_id: CHAIN_ID, nonce: *nonce, expires_at: 0, gas_limit, gas_price: 1, msgs };
         *nonce += 1;
         tx.sign(key)
     }
