@@ -1,7 +1,8 @@
 //! `nexus dev` with its own anvil: the dev validator makes a threshold key, its relayer installs
 //! it on the gateway; `eth-sender`'s `eth_send` is signed, relayed and executed by the gateway
 //! on anvil (a TestToken mint with the exact calldata), the function learns it in `on_reply`,
-//! and the same signed message replayed to the gateway is refused.
+//! its logs read queued → signed → executed, and the same signed message replayed to the gateway
+//! is refused.
 
 mod common;
 
@@ -85,6 +86,24 @@ async fn an_eth_send_is_signed_relayed_executed_and_answered() {
     })
     .await;
     assert_eq!(replies, "0 ok\n");
+    // `nexus logs` tells the message's story: queued, signed, executed.
+    let story: Vec<String> = client
+        .logs(H256(sender), None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.kind == "eth_send")
+        .map(|l| l.message)
+        .collect();
+    let to = format!("{token:#x}").to_lowercase();
+    assert_eq!(
+        story,
+        [
+            format!("request 0: gateway message 0 to {to} queued"),
+            format!("request 0: gateway message 0 to {to} signed in batch 0 under key 1"),
+            format!("request 0: gateway message 0 to {to} executed on Ethereum"),
+        ]
+    );
 
     // The same signed message again: the gateway refuses it.
     let batch = client.tss_batches(0, None).await.unwrap().remove(0);

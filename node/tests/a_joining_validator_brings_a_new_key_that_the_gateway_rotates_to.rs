@@ -6,82 +6,30 @@
 
 mod network;
 
-use std::time::{Duration, Instant};
-
 use alloy_primitives::U256;
 use alloy_sol_types::SolCall as _;
+use network::signing::{Relayer, anvil_with_gateway, eventually, first_key, params};
 use network::staking::{TOKEN, fast_params};
 use network::{Network, consensus_address, example, signed};
 use nexus_api::NexusApiClient as _;
 use nexus_api::dev_accounts;
 use nexus_consensus::app::tx::Msg;
 use nexus_ethereum::NexusGateway;
-use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::devnet;
 use nexus_ethereum::examples::NexusReceiver;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Polls `probe` (mining an anvil block each time, so Ethereum keeps finalizing) until it
-/// answers, for at most [`network::PATIENCE`].
-async fn eventually<T>(eth: &str, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + network::PATIENCE;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen in time");
-        devnet::mine(eth, 1).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// A `nexus relayer` process, stopped with the test.
-struct Relayer(std::process::Child);
-
-impl Drop for Relayer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_validator_brings_key_2_and_the_gateway_rotates_to_it() {
-    let anvil = match Anvil::spawn(free_port(), &[]) {
-        Ok(a) => a,
-        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => return,
-        Err(e) => panic!("{e}"),
-    };
+    let Some((anvil, gateway)) = anvil_with_gateway().await else { return };
     let eth = anvil.url();
-    let gateway = devnet::deploy_gateway(&eth).await.unwrap();
-    devnet::mine(&eth, 3).await.unwrap();
-    let mut params = fast_params();
-    params["eth"] = serde_json::json!({"gateway": gateway.to_string(), "chain_id": 31_337});
-    params["tss"] = serde_json::json!({"phase_blocks": 10});
-    let mut net = Network::with_params(4, Some(params));
+    let mut net = Network::with_params(4, Some(params(gateway, fast_params())));
     for i in 0..4 {
         net.start_with(i, &[], &["--eth-rpc", &eth]);
     }
     let client = net.client(0).await;
-    let first = eventually(&eth, "key 1", async || {
-        let s = client.tss_status().await.ok()?;
-        s.keys.into_iter().find(|k| s.active_epoch == Some(k.epoch))
-    })
-    .await;
+    let first = first_key(&net, &eth, gateway).await;
     assert_eq!((first.epoch, first.members.len()), (1, 4));
-    devnet::initialize_key(&eth, gateway, first.x.0, first.parity, 1).await.unwrap();
-    let key_file = net.dir.path().join("relayer.key");
-    std::fs::write(&key_file, hex::encode(dev_accounts()[2].key.to_bytes())).unwrap();
-    let _relayer = Relayer(
-        std::process::Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args(["relayer", "--rpc", &net.validators[0].api, "--eth-rpc", &eth, "--interval", "500ms"])
-            .arg("--key-file")
-            .arg(&key_file)
-            .spawn()
-            .unwrap(),
-    );
+    let _relayer = Relayer::start(&net, 0, &eth);
 
     // A fifth validator bonds in.
     let node = net.add_node();

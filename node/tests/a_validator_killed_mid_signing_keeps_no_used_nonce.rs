@@ -6,48 +6,16 @@
 
 mod network;
 
-use std::time::{Duration, Instant};
-
 use alloy_primitives::U256;
 use alloy_sol_types::SolCall as _;
-use base64::Engine as _;
+use network::signing::{Relayer, anvil_with_gateway, consensus_key, eventually, first_key, params};
 use network::{Network, example, signed};
 use nexus_api::NexusApiClient as _;
 use nexus_api::dev_accounts;
 use nexus_consensus::app::tx::Msg;
-use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::devnet;
 use nexus_ethereum::examples::NexusReceiver;
 use nexus_tss::keystore::Keystore;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Polls `probe` (mining an anvil block each time, so Ethereum keeps finalizing) until it
-/// answers, for at most [`network::PATIENCE`].
-async fn eventually<T>(eth: &str, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + network::PATIENCE;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen in time");
-        devnet::mine(eth, 1).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// A validator home's consensus key pair: (public key, 32-byte seed).
-fn consensus_key(home: &std::path::Path) -> ([u8; 32], [u8; 32]) {
-    let text = std::fs::read_to_string(home.join("cometbft/config/priv_validator_key.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let decode = |v: &serde_json::Value| {
-        base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap()
-    };
-    let public = decode(&json["pub_key"]["value"]).try_into().unwrap();
-    let seed = decode(&json["priv_key"]["value"])[..32].try_into().unwrap();
-    (public, seed)
-}
 
 /// Has `eth-sender` (`sender`) send `receiver` a one-byte payload, in transaction `nonce`.
 async fn send(net: &Network, receiver: alloy_primitives::Address, sender: [u8; 32], nonce: u64) {
@@ -58,51 +26,17 @@ async fn send(net: &Network, receiver: alloy_primitives::Address, sender: [u8; 3
     assert!(r.ok, "{:?}", r.error);
 }
 
-/// A `nexus relayer` process, stopped with the test.
-struct Relayer(std::process::Child);
-
-impl Drop for Relayer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_signer_restarts_without_any_nonce_the_chain_has_used() {
-    let anvil = match Anvil::spawn(free_port(), &[]) {
-        Ok(a) => a,
-        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => return,
-        Err(e) => panic!("{e}"),
-    };
+    let Some((anvil, gateway)) = anvil_with_gateway().await else { return };
     let eth = anvil.url();
-    let gateway = devnet::deploy_gateway(&eth).await.unwrap();
-    devnet::mine(&eth, 3).await.unwrap();
-    let params = serde_json::json!({
-        "eth": {"gateway": gateway.to_string(), "chain_id": 31_337},
-        "tss": {"phase_blocks": 10},
-    });
-    let mut net = Network::with_params(4, Some(params));
+    let mut net = Network::with_params(4, Some(params(gateway, serde_json::json!({}))));
     for i in 0..4 {
         net.start_with(i, &[], &["--eth-rpc", &eth]);
     }
     let client = net.client(0).await;
-    let key = eventually(&eth, "the DKG", async || {
-        let s = client.tss_status().await.ok()?;
-        s.keys.into_iter().find(|k| s.active_epoch == Some(k.epoch) && k.qualified.len() == 4)
-    })
-    .await;
-    devnet::initialize_key(&eth, gateway, key.x.0, key.parity, key.epoch).await.unwrap();
-    let key_file = net.dir.path().join("relayer.key");
-    std::fs::write(&key_file, hex::encode(dev_accounts()[2].key.to_bytes())).unwrap();
-    let _relayer = Relayer(
-        std::process::Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args(["relayer", "--rpc", &net.validators[0].api, "--eth-rpc", &eth, "--interval", "500ms"])
-            .arg("--key-file")
-            .arg(&key_file)
-            .spawn()
-            .unwrap(),
-    );
+    let key = first_key(&net, &eth, gateway).await;
+    let _relayer = Relayer::start(&net, 0, &eth);
 
     let deployer = &dev_accounts()[0];
     let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
@@ -132,8 +66,9 @@ async fn a_killed_signer_restarts_without_any_nonce_the_chain_has_used() {
     net.wait_height(1, top).await;
     net.assert_same_app_hashes(&[0, 1, 2, 3], top.saturating_sub(2)).await;
 
-    // Its keystore: only nonces for commitments the chain has not used yet.
-    net.kill_app(1);
+    // Its keystore: only nonces for commitments the chain has not used yet (stopped first, so
+    // nothing moves between reading the chain and the keystore).
+    net.stop(1);
     let home = net.validators[1].home.clone();
     let (public, seed) = consensus_key(&home);
     let keystore = Keystore::open(&home.join("data/tss/keystore"), &seed).unwrap();

@@ -105,7 +105,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             self.layers.commit_tx();
         }
         let scheduled = self.run_scheduled(&mut ctx);
-        self.end_block_tss(params, block.height, bundle.as_ref());
+        self.end_block_tss(params, block.height, bundle.as_ref(), &mut ctx.logs);
         let validator_updates = self.end_block_staking(
             params,
             block.height,
@@ -590,20 +590,8 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                     continue;
                 }
                 OutboundRequest::EthSend { id: request_id, target, data, gas_limit } => {
-                    let nonce = self.queue_eth_send(*id, *request_id, *target, *gas_limit, data.clone());
-                    ctx.logs.push(LogRecord {
-                        function: *id,
-                        height: ctx.height,
-                        tx: None,
-                        entry: "eth_send".into(),
-                        kind: "eth_send".into(),
-                        topic: None,
-                        message: format!(
-                            "request {request_id}: gateway message {nonce} to 0x{} queued",
-                            hex::encode(target)
-                        ),
-                        eth_block: None,
-                    });
+                    let (nonce, m) = self.queue_eth_send(*id, *request_id, *target, *gas_limit, data.clone());
+                    ctx.logs.push(super::tss::message_log(&m, nonce, ctx.height, "queued"));
                     continue;
                 }
                 OutboundRequest::Proof { id, .. } => (*id, "proof"),
@@ -724,6 +712,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 })
                 .collect();
         let gateway = ctx.params.eth.gateway;
+        let height = ctx.height;
+        // The chain's own lines about executed messages join the block's logs after the run.
+        let mut executed = Vec::new();
         let mut seq = 0u32;
         for block in data.blocks.iter().filter(|_| anchored) {
             let number = block.header.number;
@@ -763,6 +754,9 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 } else if let Some(done) = gateway.and_then(|g| gateway_executed(g, log)) {
                     if let Some(m) = self.message_executed(done.nonce, done.sender, done.success) {
                         self.layers.commit_tx();
+                        let outcome =
+                            if done.success { "executed on Ethereum" } else { "reverted on Ethereum" };
+                        executed.push(super::tss::message_log(&m, done.nonce, height, outcome));
                         if self.exports(&m.function, EntryPoint::OnReply) {
                             let reply = Reply {
                                 request_id: m.request_id,
@@ -779,6 +773,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
                 }
             }
         }
+        ctx.logs.extend(executed);
         if let Some(last) = data.blocks.last() {
             let cursor = EthCursor { number: last.header.number, hash: last.header.hash };
             self.store_value(state_keys::ETH_CURSOR.to_vec(), &cursor);

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use super::App;
 use super::layers;
-use super::records::Params;
+use super::records::{LogRecord, Params};
 use super::votes::{Bundle, ValidatorAddress};
 
 /// Threshold-signing parameters, fixed at genesis.
@@ -244,6 +244,25 @@ fn frost_verifying_key(bytes: &[u8; 33]) -> Option<frost_secp256k1::VerifyingKey
     frost_secp256k1::VerifyingKey::deserialize(bytes).ok()
 }
 
+/// The chain's log line about a function's gateway message `nonce` (kind `eth_send`), so
+/// `nexus logs` shows each one queued, signed and executed.
+pub(super) fn message_log(m: &MessageRecord, nonce: u64, height: u64, what: &str) -> LogRecord {
+    LogRecord {
+        function: m.function,
+        height,
+        tx: None,
+        entry: "eth_send".into(),
+        kind: "eth_send".into(),
+        topic: None,
+        message: format!(
+            "request {}: gateway message {nonce} to 0x{} {what}",
+            m.request_id,
+            hex::encode(m.target)
+        ),
+        eth_block: None,
+    }
+}
+
 /// The gateway message of a record.
 pub fn gateway_message(nonce: u64, m: &MessageRecord) -> gateway::Message {
     gateway::Message {
@@ -265,7 +284,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         state.next_fault += 1;
     }
 
-    /// Queues a function's `eth_send`; returns the gateway nonce it will carry.
+    /// Queues a function's `eth_send`; returns the gateway nonce it will carry and its record.
     pub(super) fn queue_eth_send(
         &self,
         function: Hash32,
@@ -273,7 +292,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         target: [u8; 20],
         gas_limit: u64,
         data: Vec<u8>,
-    ) -> u64 {
+    ) -> (u64, MessageRecord) {
         let mut state = self.tss_state();
         let nonce = state.next_nonce;
         state.next_nonce += 1;
@@ -282,12 +301,18 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             MessageRecord { function, request_id, target, gas_limit, data, status: MessageStatus::Queued };
         self.store_value(keys::message(nonce), &record);
         self.layers.set(keys::queued(nonce), Vec::new());
-        nonce
+        (nonce, record)
     }
 
     /// The end-of-block threshold-signing step: records the bundle's protocol messages, moves
     /// the DKG along, and settles and creates signing jobs.
-    pub(super) fn end_block_tss(&self, params: &Params, height: u64, bundle: Option<&Bundle>) {
+    pub(super) fn end_block_tss(
+        &self,
+        params: &Params,
+        height: u64,
+        bundle: Option<&Bundle>,
+        logs: &mut Vec<LogRecord>,
+    ) {
         let mut state = self.tss_state();
         if let Some(bundle) = bundle {
             let set = self.validator_set_at(bundle.height);
@@ -303,7 +328,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             }
         }
         self.dkg_step(params, &mut state, height);
-        self.jobs_step(params, &mut state, height);
+        self.jobs_step(params, &mut state, height, logs);
         self.store_value(keys::STATE.to_vec(), &state);
         self.layers.commit_tx();
     }
@@ -600,12 +625,12 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
         }
     }
 
-    fn jobs_step(&self, params: &Params, state: &mut TssState, height: u64) {
+    fn jobs_step(&self, params: &Params, state: &mut TssState, height: u64, logs: &mut Vec<LogRecord>) {
         for (k, v) in layers::scan(&self.layers, keys::JOB_PREFIX, false) {
             let Ok(job) = borsh::from_slice::<Job>(&v) else { continue };
             if height >= job.created + 2 {
                 self.layers.delete(k);
-                self.settle_job(state, height, job);
+                self.settle_job(state, height, job, logs);
             }
         }
         let (Some(gw), Some(chain_id)) = (params.eth.gateway, params.eth.chain_id) else { return };
@@ -719,7 +744,7 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
     }
 
     /// Aggregates a job whose shares are all in, or signs the same thing again with other signers.
-    fn settle_job(&self, state: &mut TssState, height: u64, job: Job) {
+    fn settle_job(&self, state: &mut TssState, height: u64, job: Job, logs: &mut Vec<LogRecord>) {
         let Some(key) = self.load::<KeyRecord>(&keys::key(job.epoch)) else { return };
         let complete = job.shares.len() == job.signers.len();
         let signature = complete
@@ -735,6 +760,10 @@ impl<B: Backend + Send + Sync + 'static> App<B> {
             (Some(signature), JobKind::Batch { nonces, root }) => {
                 for n in nonces {
                     self.set_status(*n, MessageStatus::Signed { batch: job.id, epoch: job.epoch });
+                    if let Some(m) = self.load::<MessageRecord>(&keys::message(*n)) {
+                        let text = format!("signed in batch {} under key {}", job.id, job.epoch);
+                        logs.push(message_log(&m, *n, height, &text));
+                    }
                 }
                 let batch = SignedBatch {
                     job: job.id,

@@ -14,6 +14,7 @@ use nexus_api::types::{BlockRecord, Bytes, H256, TxRecord};
 use nexus_api::{Client, DevAccount, NexusApiClient as _};
 use nexus_consensus::app::tx::{Msg, Tx};
 
+pub mod signing;
 pub mod staking;
 
 #[path = "../common/mod.rs"]
@@ -300,6 +301,14 @@ impl Network {
         Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
         self.wait_exit(i, Duration::from_secs(30))
             .expect("the validator process stops when its cometbft dies")
+    }
+
+    /// Stops validator `i` cleanly (SIGTERM: it stops its cometbft and closes its store) and
+    /// waits for it.
+    pub fn stop(&mut self, i: usize) -> ExitStatus {
+        let pid = self.validators[i].child.as_ref().expect("validator is running").id();
+        Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        self.wait_exit(i, Duration::from_secs(30)).expect("a validator stops on SIGTERM")
     }
 
     /// Waits for validator `i`'s process to exit on its own; `None` on timeout.
