@@ -1,9 +1,9 @@
 //! Four real validators (cometbft) following a real anvil run the DKG through their vote
 //! extensions; one of them sends corrupted signature shares. A function's `eth_send` is signed
-//! anyway (the culprit is recorded and left out), `nexus relayer` submits it, the gateway runs it
-//! once and the receiver contract sees the exact payload from the right function; the function
-//! learns it in `on_reply`; the same signed message replayed is refused. With the culprit
-//! offline, the other three still sign, and all validators agree on every app hash.
+//! anyway (the culprit is recorded, slashed and left out), `nexus relayer` submits it, the
+//! gateway runs it once and the receiver contract sees the exact payload from the right function;
+//! the function learns it in `on_reply`; the same signed message replayed is refused. With the
+//! culprit offline, the other three still sign, and all validators agree on every app hash.
 
 mod network;
 
@@ -73,6 +73,11 @@ async fn a_message_is_signed_despite_a_culprit_and_an_absentee_and_runs_once() {
         "validator-3 is recorded as a culprit: {faults:?}"
     );
     assert!(faults.iter().all(|f| f.validator == culprit), "only the culprit is blamed: {faults:?}");
+    // And penalized: genesis gave every validator the same stake; the culprit's is slashed.
+    let validators = client.validators().await.unwrap();
+    let tokens = |key: &[u8; 32]| validators.iter().find(|v| v.consensus_key.0 == *key).unwrap().tokens;
+    let (honest, _) = consensus_key(&net.validators[0].home);
+    assert!(tokens(&culprit) < tokens(&honest), "the culprit's stake is slashed");
 
     // on_reply ran once per message on every validator.
     for i in 0..4 {
