@@ -4,15 +4,11 @@
 
 mod network;
 
-use alloy_primitives::U256;
-use alloy_sol_types::SolCall as _;
-use network::signing::{Relayer, anvil_with_gateway, consensus_key, eventually, first_key, params};
-use network::{Network, example, signed};
+use network::Network;
+use network::signing::{
+    Relayer, anvil_with_gateway, consensus_key, first_key, params, received, send, sender_and_receiver,
+};
 use nexus_api::NexusApiClient as _;
-use nexus_api::dev_accounts;
-use nexus_consensus::app::tx::Msg;
-use nexus_ethereum::devnet;
-use nexus_ethereum::examples::NexusReceiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cheating_dealer_is_left_out_of_the_key_and_the_rest_sign() {
@@ -37,23 +33,9 @@ async fn a_cheating_dealer_is_left_out_of_the_key_and_the_rest_sign() {
     assert!(faults.iter().all(|f| f.validator == cheat), "only the cheat is blamed: {faults:?}");
 
     let _relayer = Relayer::start(&net, 0, &eth);
-    let deployer = &dev_accounts()[0];
-    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
-    let r = net.send_and_wait(0, tx).await;
-    assert!(r.ok, "{:?}", r.error);
-    let sender = r.results[0].function.unwrap();
-    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
-    let call = NexusReceiver::receiveMessageCall { payload: b"dealt by three".to_vec().into() }.abi_encode();
-    let input = [receiver.as_slice(), &call].concat();
-    let r = net
-        .send_and_wait(0, signed(deployer, 1, 400_000_000, Msg::Call { function: sender, input, value: 0 }))
-        .await;
-    assert!(r.ok, "{:?}", r.error);
-    eventually(&eth, "the message on Ethereum", async || {
-        let n = devnet::call(&eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
-        (U256::from_be_slice(&n) == U256::from(1)).then_some(())
-    })
-    .await;
+    let (sender, receiver) = sender_and_receiver(&net, &eth, gateway).await;
+    send(&net, sender, receiver, 1, b"dealt by three").await;
+    received(&eth, receiver, 1).await;
     let top = net.max_height().await;
     net.assert_same_app_hashes(&[0, 1, 2, 3], top.saturating_sub(2)).await;
 }

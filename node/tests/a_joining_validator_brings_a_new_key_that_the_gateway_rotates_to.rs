@@ -8,15 +8,15 @@ mod network;
 
 use alloy_primitives::U256;
 use alloy_sol_types::SolCall as _;
-use network::signing::{Relayer, anvil_with_gateway, eventually, first_key, params};
+use network::signing::{
+    Relayer, anvil_with_gateway, eventually, first_key, params, received, send, sender_and_receiver,
+};
 use network::staking::{TOKEN, fast_params};
-use network::{Network, consensus_address, example, signed};
+use network::{Network, consensus_address};
 use nexus_api::NexusApiClient as _;
 use nexus_api::dev_accounts;
-use nexus_consensus::app::tx::Msg;
 use nexus_ethereum::NexusGateway;
 use nexus_ethereum::devnet;
-use nexus_ethereum::examples::NexusReceiver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_validator_brings_key_2_and_the_gateway_rotates_to_it() {
@@ -75,23 +75,9 @@ async fn a_new_validator_brings_key_2_and_the_gateway_rotates_to_it() {
     assert!(devnet::send(&eth, Some(gateway), again, U256::ZERO).await.is_err(), "key 1 must be refused");
 
     // A new message is signed by key 2 and runs.
-    let deployer = &dev_accounts()[0];
-    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
-    let r = net.send_and_wait(0, tx).await;
-    assert!(r.ok, "{:?}", r.error);
-    let sender = r.results[0].function.unwrap();
-    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
-    let call = NexusReceiver::receiveMessageCall { payload: b"under key 2".to_vec().into() }.abi_encode();
-    let input = [receiver.as_slice(), &call].concat();
-    let r = net
-        .send_and_wait(0, signed(deployer, 1, 400_000_000, Msg::Call { function: sender, input, value: 0 }))
-        .await;
-    assert!(r.ok, "{:?}", r.error);
-    eventually(&eth, "the message on Ethereum", async || {
-        let n = devnet::call(&eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
-        (U256::from_be_slice(&n) == U256::from(1)).then_some(())
-    })
-    .await;
+    let (sender, receiver) = sender_and_receiver(&net, &eth, gateway).await;
+    send(&net, sender, receiver, 1, b"under key 2").await;
+    received(&eth, receiver, 1).await;
     let batches = client.tss_batches(0, None).await.unwrap();
     assert!(batches.iter().all(|b| b.epoch == 2), "signed under key 2");
 

@@ -6,25 +6,12 @@
 
 mod network;
 
-use alloy_primitives::U256;
-use alloy_sol_types::SolCall as _;
-use network::signing::{Relayer, anvil_with_gateway, consensus_key, eventually, first_key, params};
-use network::{Network, example, signed};
+use network::Network;
+use network::signing::{
+    Relayer, anvil_with_gateway, consensus_key, first_key, params, received, send, sender_and_receiver,
+};
 use nexus_api::NexusApiClient as _;
-use nexus_api::dev_accounts;
-use nexus_consensus::app::tx::Msg;
-use nexus_ethereum::devnet;
-use nexus_ethereum::examples::NexusReceiver;
 use nexus_tss::keystore::Keystore;
-
-/// Has `eth-sender` (`sender`) send `receiver` a one-byte payload, in transaction `nonce`.
-async fn send(net: &Network, receiver: alloy_primitives::Address, sender: [u8; 32], nonce: u64) {
-    let call = NexusReceiver::receiveMessageCall { payload: vec![nonce as u8].into() }.abi_encode();
-    let input = [receiver.as_slice(), &call].concat();
-    let tx = signed(&dev_accounts()[0], nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 });
-    let r = net.send_and_wait(0, tx).await;
-    assert!(r.ok, "{:?}", r.error);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_signer_restarts_without_any_nonce_the_chain_has_used() {
@@ -38,30 +25,21 @@ async fn a_killed_signer_restarts_without_any_nonce_the_chain_has_used() {
     let key = first_key(&net, &eth, gateway).await;
     let _relayer = Relayer::start(&net, 0, &eth);
 
-    let deployer = &dev_accounts()[0];
-    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
-    let r = net.send_and_wait(0, tx).await;
-    assert!(r.ok, "{:?}", r.error);
-    let sender = r.results[0].function.unwrap();
-    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
+    let (sender, receiver) = sender_and_receiver(&net, &eth, gateway).await;
 
     // Validator 1 dies with jobs open (each message opens one as it commits), then comes back.
     for nonce in 1..=3 {
-        send(&net, receiver, sender, nonce).await;
+        send(&net, sender, receiver, nonce, &[nonce as u8]).await;
     }
     net.kill_app(1);
     for nonce in 4..=5 {
-        send(&net, receiver, sender, nonce).await;
+        send(&net, sender, receiver, nonce, &[nonce as u8]).await;
     }
     net.start_with(1, &[], &["--eth-rpc", &eth]);
     for nonce in 6..=8 {
-        send(&net, receiver, sender, nonce).await;
+        send(&net, sender, receiver, nonce, &[nonce as u8]).await;
     }
-    eventually(&eth, "all eight messages on Ethereum", async || {
-        let n = devnet::call(&eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
-        (U256::from_be_slice(&n) == U256::from(8)).then_some(())
-    })
-    .await;
+    received(&eth, receiver, 8).await;
     let top = net.max_height().await;
     net.wait_height(1, top).await;
     net.assert_same_app_hashes(&[0, 1, 2, 3], top.saturating_sub(2)).await;

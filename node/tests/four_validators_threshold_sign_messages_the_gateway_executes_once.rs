@@ -9,12 +9,13 @@ mod network;
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall as _;
-use network::signing::{Relayer, anvil_with_gateway, consensus_key, eventually, first_key, params};
-use network::{Network, example, signed};
+use network::Network;
+use network::signing::{
+    Relayer, anvil_with_gateway, consensus_key, eventually, first_key, last_payload, params, received, send,
+    sender_and_receiver,
+};
 use nexus_api::NexusApiClient as _;
-use nexus_api::dev_accounts;
 use nexus_api::types::H256;
-use nexus_consensus::app::tx::Msg;
 use nexus_ethereum::NexusGateway;
 use nexus_ethereum::devnet;
 use nexus_ethereum::examples::NexusReceiver;
@@ -34,36 +35,18 @@ async fn a_message_is_signed_despite_a_culprit_and_an_absentee_and_runs_once() {
     let key = first_key(&net, &eth, gateway).await;
     assert_eq!((key.epoch, key.threshold, key.members.len(), key.qualified.len()), (1, 3, 4, 4));
 
-    let deployer = &dev_accounts()[0];
-    let tx = signed(deployer, 0, 400_000_000, Msg::Deploy { code: example("eth-sender"), input: vec![] });
-    let r = net.send_and_wait(0, tx).await;
-    assert!(r.ok, "{:?}", r.error);
-    let sender = r.results[0].function.unwrap();
-    let receiver = devnet::deploy_receiver(&eth, gateway, sender).await.unwrap();
+    let (sender, receiver) = sender_and_receiver(&net, &eth, gateway).await;
 
     let _relayer = Relayer::start(&net, 1, &eth);
 
     // Two messages in two blocks: two signing jobs, so the culprit is among the signers of one.
-    let mut nonce = 1;
-    for payload in [b"first".as_slice(), b"second"] {
-        let call = NexusReceiver::receiveMessageCall { payload: payload.to_vec().into() }.abi_encode();
-        let input = [receiver.as_slice(), &call].concat();
-        let tx = signed(deployer, nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 });
-        nonce += 1;
-        let r = net.send_and_wait(0, tx).await;
-        assert!(r.ok, "{:?}", r.error);
-    }
-    let view = async |call: Vec<u8>| devnet::call(&eth, receiver, call).await.unwrap();
-    eventually(&eth, "both messages on Ethereum", async || {
-        let n = view(NexusReceiver::receivedCall {}.abi_encode()).await;
-        (U256::from_be_slice(&n) == U256::from(2)).then_some(())
-    })
-    .await;
+    send(&net, sender, receiver, 1, b"first").await;
+    send(&net, sender, receiver, 2, b"second").await;
+    received(&eth, receiver, 2).await;
     // A retried job may land after a later one, so the order of the two is not fixed.
-    let last = view(NexusReceiver::lastPayloadCall {}.abi_encode()).await;
-    let last = NexusReceiver::lastPayloadCall::abi_decode_returns(&last).unwrap();
-    assert!([b"first".as_slice(), b"second"].contains(&last.as_ref()), "{last:?}");
-    let from = view(NexusReceiver::lastSenderCall {}.abi_encode()).await;
+    let last = last_payload(&eth, receiver).await;
+    assert!([b"first".as_slice(), b"second"].contains(&last.as_slice()), "{last:?}");
+    let from = devnet::call(&eth, receiver, NexusReceiver::lastSenderCall {}.abi_encode()).await.unwrap();
     assert_eq!(from, sender.to_vec(), "the receiver sees which function sent it");
 
     let (culprit, _) = consensus_key(&net.validators[3].home);
@@ -117,23 +100,9 @@ async fn a_message_is_signed_despite_a_culprit_and_an_absentee_and_runs_once() {
 
     // The culprit goes offline: the other three (exactly the threshold) still sign.
     net.kill_app(3);
-    let call = NexusReceiver::receiveMessageCall { payload: b"third".to_vec().into() }.abi_encode();
-    let input = [receiver.as_slice(), &call].concat();
-    let r = net
-        .send_and_wait(
-            0,
-            signed(deployer, nonce, 400_000_000, Msg::Call { function: sender, input, value: 0 }),
-        )
-        .await;
-    assert!(r.ok, "{:?}", r.error);
-    eventually(&eth, "the third message on Ethereum", async || {
-        let n = view(NexusReceiver::receivedCall {}.abi_encode()).await;
-        (U256::from_be_slice(&n) == U256::from(3)).then_some(())
-    })
-    .await;
-    let last = view(NexusReceiver::lastPayloadCall {}.abi_encode()).await;
-    let last = NexusReceiver::lastPayloadCall::abi_decode_returns(&last).unwrap();
-    assert_eq!(last.as_ref(), b"third", "the receiver sees the exact payload");
+    send(&net, sender, receiver, 3, b"third").await;
+    received(&eth, receiver, 3).await;
+    assert_eq!(last_payload(&eth, receiver).await, b"third", "the receiver sees the exact payload");
 
     let top = net.max_height().await;
     net.assert_same_app_hashes(&[0, 1, 2], top.saturating_sub(2)).await;

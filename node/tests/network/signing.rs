@@ -3,12 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall as _;
 use base64::Engine as _;
 use nexus_api::NexusApiClient as _;
 use nexus_api::dev_accounts;
 use nexus_api::types::KeyInfo;
+use nexus_consensus::app::tx::Msg;
 use nexus_ethereum::devnet::{self, Anvil};
+use nexus_ethereum::examples::NexusReceiver;
 
 use super::Network;
 
@@ -103,4 +106,43 @@ impl Drop for Relayer {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Deploys `eth-sender` (dev account 0's transaction 0, through validator 0) and a
+/// `NexusReceiver` on anvil that accepts only its messages; returns (function id, receiver).
+pub async fn sender_and_receiver(net: &Network, eth: &str, gateway: Address) -> ([u8; 32], Address) {
+    let code = super::example("eth-sender");
+    let r = net
+        .send_and_wait(
+            0,
+            super::signed(&dev_accounts()[0], 0, 400_000_000, Msg::Deploy { code, input: vec![] }),
+        )
+        .await;
+    assert!(r.ok, "{:?}", r.error);
+    let sender = r.results[0].function.unwrap();
+    (sender, devnet::deploy_receiver(eth, gateway, sender).await.unwrap())
+}
+
+/// Has `eth-sender` send `payload` to `receiver`, in dev account 0's transaction `nonce`.
+pub async fn send(net: &Network, sender: [u8; 32], receiver: Address, nonce: u64, payload: &[u8]) {
+    let call = NexusReceiver::receiveMessageCall { payload: payload.to_vec().into() }.abi_encode();
+    let input = [receiver.as_slice(), &call].concat();
+    let msg = Msg::Call { function: sender, input, value: 0 };
+    let r = net.send_and_wait(0, super::signed(&dev_accounts()[0], nonce, 400_000_000, msg)).await;
+    assert!(r.ok, "{:?}", r.error);
+}
+
+/// Waits until `receiver` has received `n` messages.
+pub async fn received(eth: &str, receiver: Address, n: u64) {
+    eventually(eth, &format!("{n} messages on Ethereum"), async || {
+        let got = devnet::call(eth, receiver, NexusReceiver::receivedCall {}.abi_encode()).await.ok()?;
+        (U256::from_be_slice(&got) == U256::from(n)).then_some(())
+    })
+    .await;
+}
+
+/// `receiver`'s last payload.
+pub async fn last_payload(eth: &str, receiver: Address) -> Vec<u8> {
+    let bytes = devnet::call(eth, receiver, NexusReceiver::lastPayloadCall {}.abi_encode()).await.unwrap();
+    NexusReceiver::lastPayloadCall::abi_decode_returns(&bytes).unwrap().to_vec()
 }
