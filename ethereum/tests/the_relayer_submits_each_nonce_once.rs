@@ -33,14 +33,6 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(extra: &[&str]) -> Option<Anvil> {
-    match Anvil::spawn(free_port(), extra) {
-        Ok(a) => Some(a),
-        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => None,
-        Err(e) => panic!("{e}"),
-    }
-}
-
 fn signature(s: &GatewaySignature) -> Signature {
     Signature { rx: s.rx, ry: s.ry, z: s.z }
 }
@@ -89,7 +81,7 @@ async fn relayer(url: &str, gateway: Address, key: &str, config: RelayerConfig) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_racing_relayers_run_every_message_and_the_rotation_once() {
-    let Some(anvil) = spawn(&["--block-time", "1"]) else { return };
+    let Some(anvil) = Anvil::for_test(&["--block-time", "1"]) else { return };
     let url = anvil.url();
     let (gateway, _, batch) = setup(&url, 7, 6).await;
     let mut a = relayer(&url, gateway, KEYS[0], RelayerConfig::default()).await;
@@ -157,7 +149,7 @@ async fn two_racing_relayers_run_every_message_and_the_rotation_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_transaction_is_replaced_only_once_known_unmined() {
-    let Some(anvil) = spawn(&[]) else { return };
+    let Some(anvil) = Anvil::for_test(&[]) else { return };
     let url = anvil.url();
     let (gateway, _, batch) = setup(&url, 9, 3).await;
     let p: RootProvider = RootProvider::new_http(url.parse().unwrap());

@@ -16,21 +16,10 @@ use nexus_consensus::app::tx::{Msg, Tx};
 use nexus_ethereum::devnet::{self, Anvil};
 use nexus_ethereum::examples::{EthCaller, TestToken};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// anvil, or `None` outside CI when it is not installed (under CI=true its absence fails).
 fn anvil(state: &std::path::Path) -> Option<Anvil> {
     let state = state.display().to_string();
-    match Anvil::spawn(free_port(), &["--state", &state]) {
-        Ok(a) => Some(a),
-        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping: anvil is not installed (scripts/install-ethereum-tools.sh)");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
+    Anvil::for_test(&["--state", &state])
 }
 
 /// `nexus dev` on `dir`, following `eth` with `gateway`; returns it and its API URL.

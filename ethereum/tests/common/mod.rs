@@ -36,17 +36,7 @@ impl Anvil {
     /// Starts anvil with extra arguments. Missing anvil: `None` (the test skips), but under
     /// CI=true the test fails, so CI cannot pass without exercising a real node.
     pub fn start_with(extra: &[&str]) -> Option<Self> {
-        match devnet::Anvil::spawn(free_port(), extra) {
-            Ok(a) => Some(Self(a)),
-            Err(devnet::DevnetError::NotInstalled) => {
-                let message =
-                    "anvil not found in ~/.cache/nexus/bin or PATH: run scripts/install-ethereum-tools.sh";
-                assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-                eprintln!("skipping: {message}");
-                None
-            }
-            Err(e) => panic!("{e}"),
-        }
+        devnet::Anvil::for_test(extra).map(Self)
     }
 
     /// Starts the stopped process again on the same port and arguments.

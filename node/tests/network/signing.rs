@@ -18,14 +18,7 @@ use super::Network;
 /// anvil with a freshly deployed gateway (no key yet), or `None` outside CI when anvil is not
 /// installed (under CI=true its absence fails).
 pub async fn anvil_with_gateway() -> Option<(Anvil, Address)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let anvil = match Anvil::spawn(port, &[]) {
-        Ok(a) => a,
-        Err(devnet::DevnetError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => {
-            return None;
-        }
-        Err(e) => panic!("{e}"),
-    };
+    let anvil = Anvil::for_test(&[])?;
     let gateway = devnet::deploy_gateway(&anvil.url()).await.unwrap();
     devnet::mine(&anvil.url(), 3).await.unwrap();
     Some((anvil, gateway))
