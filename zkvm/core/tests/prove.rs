@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
-use nexus_zkvm::stark::config::PARAMS_V2;
+use nexus_zkvm::stark::config::PARAMS_V3;
 use nexus_zkvm::stark::trace::generate;
 use nexus_zkvm::stark::{
     MAX_LOG_CPU_HEIGHT, Proof, VerifyError, prove_program, prove_witnesses, verify_program,
@@ -263,6 +263,43 @@ fn proves_and_verifies_with_bound_public_data() {
 }
 
 #[test]
+fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
+    // Adds, subtracts, branches on equality and moves words: the CPU does all of that itself.
+    let program = Program::from_elf(&sum_program()).expect("loads");
+    let witness = generate(&program, &input(10), MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    assert_eq!(witness.tables, [Table::Cpu, Table::Rom, Table::Boundary, Table::Io, Table::Range]);
+    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V3).expect("proves");
+    verify_program(&program, &input(10), &expected(10), 5, &proof).expect("verifies");
+
+    // A table set with an unknown table, or without one every segment has, is refused.
+    for mask in [proof.segments[0].tables | 1 << 15, proof.segments[0].tables & !(1 << Table::Range as u16)] {
+        let mut bad = Proof::from_bytes(&proof.to_bytes()).expect("decodes");
+        bad.segments[0].tables = mask;
+        assert!(matches!(
+            verify_program(&program, &input(10), &expected(10), 5, &bad),
+            Err(VerifyError::Shape(_))
+        ));
+    }
+
+    // Leaving out a table the segment uses leaves its requests unanswered.
+    let elf = all_ops_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    for table in Table::ALL.into_iter().filter(|t| t.is_optional()) {
+        let mut bad = witness.clone();
+        let k = bad.tables.iter().position(|&t| t == table).expect("the program uses every table");
+        bad.tables.remove(k);
+        bad.traces.remove(k);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V3)
+                .map(|proof| verify_program(&program, b"", &output, 0, &proof))
+        }));
+        assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a proof without the {table:?} table was accepted");
+    }
+}
+
+#[test]
 fn every_instruction_proves_with_the_emulators_result() {
     let elf = all_ops_program();
     let program = Program::from_elf(&elf).expect("loads");
@@ -284,8 +321,10 @@ fn every_column_of_every_table_is_constrained() {
     let program = Program::from_elf(&elf).expect("loads");
     let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
     let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
-    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V2).expect("honest witness proves");
-    let cases: Vec<(usize, Table, usize, &str)> = Table::ALL
+    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V3).expect("honest witness proves");
+    assert_eq!(witness.tables, Table::ALL, "the program uses every table");
+    let cases: Vec<(usize, Table, usize, &str)> = witness
+        .tables
         .iter()
         .enumerate()
         .flat_map(|(t, &table)| {
@@ -317,7 +356,7 @@ fn every_column_of_every_table_is_constrained() {
                         row[col] += nexus_zkvm::stark::config::Val::ONE;
                     }
                     let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V2)
+                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V3)
                             .map(|proof| verify_program(&program, b"", &output, 0, &proof))
                     }));
                     if let Ok(Ok(Ok(()))) = outcome {

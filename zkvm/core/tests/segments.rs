@@ -7,7 +7,7 @@ mod common;
 use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::{Table, cpu};
-use nexus_zkvm::stark::config::{PARAMS_V2, Val};
+use nexus_zkvm::stark::config::{PARAMS_V3, Val};
 use nexus_zkvm::stark::trace::generate;
 use nexus_zkvm::stark::{
     Proof, ProveError, VerifyError, prove_program_segmented, prove_segment, prove_witnesses, verify_program,
@@ -213,7 +213,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     let n = 300;
     let witnesses = generate(&program, &input(n), LOG_SEGMENT, 1 << 20).expect("traces");
     assert!(witnesses.len() >= 2);
-    let honest = prove_witnesses(&program, &witnesses, &PARAMS_V2).expect("proves");
+    let honest = prove_witnesses(&program, &witnesses, &PARAMS_V3).expect("proves");
     verify_program(&program, &input(n), &expected(n), EXIT, &honest).expect("verifies");
     let last = (1 << LOG_SEGMENT) - 1;
     let edits: [(&str, &RowEdit); 3] = [
@@ -226,10 +226,10 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     ];
     for (what, edit) in edits {
         let mut bad = witnesses[0].clone();
-        let cpu_trace = &mut bad.traces[Table::ALL.iter().position(|&t| t == Table::Cpu).expect("cpu")];
+        let cpu_trace = &mut bad.traces[bad.tables.iter().position(|&t| t == Table::Cpu).expect("cpu")];
         let width = cpu_trace.width;
         edit(&mut cpu_trace.values[last * width..(last + 1) * width]);
-        let outcome = std::panic::catch_unwind(|| prove_segment(&program, &bad, &PARAMS_V2));
+        let outcome = std::panic::catch_unwind(|| prove_segment(&program, &bad, &PARAMS_V3));
         if let Ok(Ok(segment)) = outcome {
             let mut proof = copy(&honest);
             proof.segments[0] = segment;
@@ -243,7 +243,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     // that segment's own STARK.
     let mut wrong_end = witnesses[0].clone();
     wrong_end.facts.end_pc += 4;
-    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_end, &PARAMS_V2)) {
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_end, &PARAMS_V3)) {
         let mut proof = copy(&honest);
         proof.segments[0] = segment;
         assert!(matches!(
@@ -253,7 +253,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     }
     let mut wrong_start = witnesses[1].clone();
     wrong_start.facts.start_pc += 4;
-    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_start, &PARAMS_V2)) {
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_start, &PARAMS_V3)) {
         let mut proof = copy(&honest);
         proof.segments[1] = segment;
         assert!(matches!(

@@ -1,25 +1,29 @@
 //! The AIRs of the VM's tables and the buses connecting them.
 //!
 //! Buses (LogUp, one message = one tuple; `+` produces, `-` consumes):
-//! - `rom` (pc, decoded fields…): CPU `+1` per cycle, program ROM `-mult`.
+//! - `rom` (pc, decoded fields…, packed flags): CPU `+1` per cycle, program ROM `-mult`.
 //! - `mem` (addr, lo, hi, ts): offline memory checking within one segment. Each CPU access
 //!   consumes the previous (value, timestamp) of its address and produces the new one; the
 //!   boundary table produces the segment's initial state at ts 0 and consumes the final one.
 //!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
 //!   (the verifier rebuilds them from the state chained across segments, see
 //!   `stark::verify_program`).
-//! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1`, ALU tables `-mult`; the shift
-//!   and division tables also send requests to the multiplier and comparator.
+//! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1` for every operation but ADD and
+//!   SUB (which the CPU row proves itself), ALU tables `-mult`; the shift and division tables
+//!   also send requests to the multiplier and comparator.
 //! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
 //!   stores against the sub-word table.
 //! - `io` (kind, idx_lo, idx_hi, lo, hi): CPU syscalls against the public I/O table.
 //! - `r16` (x): 16-bit range check; `pair` (hi, lo): two bytes (`(0, v)` checks one byte);
 //!   `byte` (a, b, a & b, a ^ b): the bitwise relation of two bytes. All three against the
-//!   preprocessed range table, whose row `x = 256·hi + lo` serves each bus with its own
-//!   multiplicity column.
+//!   range table, whose row `x = 256·hi + lo` (built from the bits of `hi` and `lo`) serves
+//!   each bus with its own multiplicity column.
 //!
 //! Words are two 16-bit limbs `(lo, hi)`; every limb written to a register or memory is range
 //! checked where it is produced (ALU outputs) or comes from public data (boundary, input, ROM).
+//!
+//! A segment's proof has the ALU and sub-word tables only if the segment uses them
+//! ([`Table::is_optional`]).
 //!
 //! CPU public values: the segment's first pc, the pc after its last row, and whether it is the
 //! last segment (only the last one may halt or end before its final row).
@@ -31,8 +35,8 @@ use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-pub use super::alu::{addsub, bitwise, div, lt, mul, shift};
-use super::alu::{eval_addsub, eval_bitwise, eval_div, eval_lt, eval_mul, eval_shift};
+pub use super::alu::{bitwise, div, lt, mul, shift};
+use super::alu::{eval_bitwise, eval_div, eval_lt, eval_mul, eval_shift};
 use super::subword::eval_subword;
 pub use super::subword::subword;
 
@@ -52,11 +56,13 @@ pub mod io_kind {
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
-        is_real, pc, clk,
-        // Decoded instruction, checked against the ROM.
-        alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
+        is_real, clk,
+        // Decoded instruction (`DECODED`), checked against the ROM.
+        pc, alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
-        mem_op, f_sub,
+        op_add, op_sub, mem_op, f_sub,
+        // Carries of the CPU's own ADD/SUB.
+        k0, k1,
         // Register values: rs1, rs2, new rd, previous rd, ALU result.
         a_lo, a_hi, b_lo, b_hi, r_lo, r_hi, rdp_lo, rdp_hi, c_lo, c_hi,
         // Data memory slot.
@@ -71,13 +77,56 @@ columns!(
 );
 
 columns!(
-    /// Program ROM preprocessed columns (the decoded instruction fields, as sent by the CPU).
-    rom {
-        pc, alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
-        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
-        mem_op, f_sub,
-    }
+    /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
+    /// packed into one field element.
+    rom { pc, alu_op, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd, mem_op, flags }
 );
+
+/// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
+pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::f_sub;
+
+/// Decoded fields the ROM message carries as they are, in `rom` column order.
+pub const ROM_FIELDS: [usize; 11] = [
+    cpu::pc,
+    cpu::alu_op,
+    cpu::imm_lo,
+    cpu::imm_hi,
+    cpu::k_lo,
+    cpu::k_hi,
+    cpu::target,
+    cpu::rs1,
+    cpu::rs2,
+    cpu::rd,
+    cpu::mem_op,
+];
+
+/// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
+/// instead of fifteen halves the ROM commitment every verifier recomputes per segment. The
+/// CPU constrains each to be boolean, which makes the packing unique.
+pub const FLAGS: [usize; 15] = [
+    cpu::use_imm,
+    cpu::f_alu,
+    cpu::f_const,
+    cpu::f_jal,
+    cpu::f_jalr,
+    cpu::f_branch,
+    cpu::f_load,
+    cpu::f_store,
+    cpu::f_ecall,
+    cpu::writes_rd,
+    cpu::eqtype,
+    cpu::neg,
+    cpu::op_add,
+    cpu::op_sub,
+    cpu::f_sub,
+];
+
+/// The `rom` bus message of a CPU row or decoded instruction, `col` reading CPU columns.
+pub fn rom_message<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> Vec<E> {
+    let mut msg: Vec<E> = ROM_FIELDS.iter().map(|&c| col(c)).collect();
+    msg.push(FLAGS.iter().enumerate().fold(E::ZERO, |acc, (i, &c)| acc + col(c) * E::from_u32(1 << i)));
+    msg
+}
 
 columns!(
     /// Program ROM main columns.
@@ -119,14 +168,13 @@ columns!(
 );
 
 columns!(
-    /// Range table preprocessed columns: row `x = 256·hi + lo` for every 16-bit `x`, with the
-    /// bytes' AND and XOR.
-    range { hi, lo, and, xor }
-);
-
-columns!(
-    /// Range table main columns: multiplicities of the `r16`, `pair` and `byte` buses.
-    range_main { m16, mpair, mbit }
+    /// Range table columns: the bits of two bytes `hi` and `lo` (row `256·hi + lo`), and the
+    /// multiplicities of the `r16`, `pair` and `byte` buses for `x = 256·hi + lo`. Built from
+    /// bits rather than preprocessed, so verifiers need not commit 2^16 rows per segment.
+    range {
+        h0, h1, h2, h3, h4, h5, h6, h7, l0, l1, l2, l3, l4, l5, l6, l7,
+        m16, mpair, mbit,
+    }
 );
 
 /// Number of fields in a ROM bus message.
@@ -143,10 +191,8 @@ pub enum Table {
     Boundary,
     /// Public input, output and exit code (preprocessed).
     Io,
-    /// 16-bit and byte range checks (preprocessed).
+    /// 16-bit and byte range checks.
     Range,
-    /// ADD and SUB.
-    AddSub,
     /// AND, OR, XOR.
     Bitwise,
     /// SLT, SLTU.
@@ -163,13 +209,12 @@ pub enum Table {
 
 impl Table {
     /// All tables in proof order.
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 11] = [
         Table::Cpu,
         Table::Rom,
         Table::Boundary,
         Table::Io,
         Table::Range,
-        Table::AddSub,
         Table::Bitwise,
         Table::Lt,
         Table::Shift,
@@ -178,6 +223,26 @@ impl Table {
         Table::SubWord,
     ];
 
+    /// Whether a segment that does not use the table leaves it out of its proof (the others are
+    /// in every segment). Leaving a table out only removes the tuples it provides, so a segment
+    /// whose rows need them cannot balance its buses without it.
+    pub fn is_optional(self) -> bool {
+        matches!(self, Table::Bitwise | Table::Lt | Table::Shift | Table::Mul | Table::Div | Table::SubWord)
+    }
+
+    /// The set of tables as a mask, bit `i` standing for `Table::ALL[i]`.
+    pub fn mask(tables: &[Table]) -> u16 {
+        tables.iter().fold(0, |m, &t| m | 1 << t as u16)
+    }
+
+    /// The tables of a mask, in proof order; `None` if it has unknown bits or lacks a table
+    /// every segment has.
+    pub fn from_mask(mask: u16) -> Option<Vec<Table>> {
+        let tables: Vec<Table> = Table::ALL.into_iter().filter(|&t| mask & 1 << t as u16 != 0).collect();
+        let complete = Table::ALL.iter().all(|t| t.is_optional() || tables.contains(t));
+        (complete && Table::mask(&tables) == mask).then_some(tables)
+    }
+
     /// Main-trace column names.
     pub fn column_names(self) -> &'static [&'static str] {
         match self {
@@ -185,8 +250,7 @@ impl Table {
             Table::Rom => rom_main::NAMES,
             Table::Boundary => boundary_main::NAMES,
             Table::Io => io_main::NAMES,
-            Table::Range => range_main::NAMES,
-            Table::AddSub => addsub::NAMES,
+            Table::Range => range::NAMES,
             Table::Bitwise => bitwise::NAMES,
             Table::Lt => lt::NAMES,
             Table::Shift => shift::NAMES,
@@ -202,7 +266,7 @@ impl Table {
 pub struct VmAir {
     /// Which table.
     pub table: Table,
-    /// Preprocessed columns (ROM, boundary, I/O, range), shared between prover and verifier.
+    /// Preprocessed columns (ROM, boundary, I/O), shared between prover and verifier.
     pub preprocessed: Option<Arc<RowMajorMatrix<crate::stark::config::Val>>>,
 }
 
@@ -248,7 +312,6 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for VmAir {
             Table::Boundary => eval_boundary(builder),
             Table::Io => eval_io(builder),
             Table::Range => eval_range(builder),
-            Table::AddSub => eval_addsub(builder),
             Table::Bitwise => eval_bitwise(builder),
             Table::Lt => eval_lt(builder),
             Table::Shift => eval_shift(builder),
@@ -290,8 +353,8 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let one = AB::Expr::ONE;
     let real = x(cpu::is_real);
 
-    // Booleans not fixed by the ROM lookup.
-    for col in [
+    // Booleans; the decoded ones too, so that their packing in the ROM message is unique.
+    for col in FLAGS.into_iter().chain([
         cpu::is_real,
         cpu::z,
         cpu::cond,
@@ -301,7 +364,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         cpu::s_debug,
         cpu::s_read,
         cpu::s_write,
-    ] {
+        cpu::k0,
+        cpu::k1,
+    ]) {
         b.assert_bool(x(col));
     }
 
@@ -325,20 +390,41 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.when_last_row().assert_zero((one.clone() - is_last) * (x(cpu::next_pc) - end_pc));
 
     // The instruction at pc is the ROM's.
-    let rom_fields: Vec<AB::Expr> = (cpu::pc..=cpu::pc).chain(cpu::alu_op..=cpu::f_sub).map(x).collect();
-    send(b, "rom", rom_fields, real.clone());
+    send(b, "rom", rom_message(x), real.clone());
 
     // ALU call: (op, rs1, rs2 or imm, result).
     let use_imm = x(cpu::use_imm);
     let opnd_lo = use_imm.clone() * x(cpu::imm_lo) + (one.clone() - use_imm.clone()) * x(cpu::b_lo);
     let opnd_hi = use_imm.clone() * x(cpu::imm_hi) + (one.clone() - use_imm) * x(cpu::b_hi);
     let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
+    let own = x(cpu::op_add) + x(cpu::op_sub);
     send(
         b,
         "alu",
-        vec![x(cpu::alu_op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
-        real.clone() * alu_en,
+        vec![
+            x(cpu::alu_op),
+            x(cpu::a_lo),
+            x(cpu::a_hi),
+            opnd_lo.clone(),
+            opnd_hi.clone(),
+            x(cpu::c_lo),
+            x(cpu::c_hi),
+        ],
+        real.clone() * (alu_en - own.clone()),
     );
+    // ADD (`a + opnd = c + 2^32·k1`) and SUB (`c + opnd = a + 2^32·k1`) right here, limb by
+    // limb with carry `k0`: most instructions need one, and a table row costs more than this.
+    // With 16-bit limbs and boolean carries, each result limb is unique.
+    let add = x(cpu::op_add);
+    let sub = x(cpu::op_sub);
+    b.assert_zero(add.clone() * (x(cpu::a_lo) + opnd_lo.clone() - x(cpu::c_lo) - two16.clone() * x(cpu::k0)));
+    b.assert_zero(
+        add * (x(cpu::a_hi) + opnd_hi.clone() + x(cpu::k0) - x(cpu::c_hi) - two16.clone() * x(cpu::k1)),
+    );
+    b.assert_zero(sub.clone() * (x(cpu::c_lo) + opnd_lo - x(cpu::a_lo) - two16.clone() * x(cpu::k0)));
+    b.assert_zero(sub * (x(cpu::c_hi) + opnd_hi + x(cpu::k0) - x(cpu::a_hi) - two16.clone() * x(cpu::k1)));
+    send(b, "r16", vec![x(cpu::c_lo)], real.clone() * own.clone());
+    send(b, "r16", vec![x(cpu::c_hi)], real.clone() * own);
 
     // The value written to rd.
     for (r, cc, k, m, bb) in [
@@ -387,9 +473,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero((one.clone() - x(cpu::f_sub)) * x(cpu::off));
     b.assert_zero(ls.clone() * (x(cpu::mem_addr) - x(cpu::q_lo) - c::<AB>(1 << 14) * x(cpu::c_hi)));
     b.assert_zero(x(cpu::f_ecall) * (x(cpu::mem_addr) - c::<AB>(REG_BASE + 11)));
+    // `q_lo < 2^16` suffices: `c_lo` (range checked by the CPU's ADD) and `off` (0 here, or
+    // one-hot in the sub-word table) are small, so `4·q_lo + off = c_lo` holds over the
+    // integers and `q_lo < 2^14`. `c_hi < 2^15` keeps the address below 2^31.
     let ls_real = real.clone() * ls;
     send(b, "r16", vec![x(cpu::q_lo)], ls_real.clone());
-    send(b, "r16", vec![x(cpu::q_lo) + c::<AB>((1 << 16) - (1 << 14))], ls_real.clone());
     send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15)], ls_real);
     for (nw, p, bb) in [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi)] {
         b.assert_zero((x(cpu::f_load) + x(cpu::f_ecall)) * (x(nw) - x(p)));
@@ -418,26 +506,25 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
                 - c::<AB>(crate::emu::syscall::WRITE_OUTPUT) * x(cpu::s_write)),
     );
     b.assert_zero(x(cpu::f_ecall) * x(cpu::a_hi));
-    let io = |kind: u32, lo: usize, hi: usize, vlo: AB::Expr, vhi: AB::Expr| {
-        vec![c::<AB>(kind), x(lo), x(hi), vlo, vhi]
-    };
+    // One `io` message for the three proven syscalls (at most one selector is set):
+    // READ_INPUT (input, index a0, the word written to a0), WRITE_OUTPUT (output, index a0,
+    // a1 read through the data slot) and HALT (exit, 0, code a0).
+    let (rd_, wr, halt) = (x(cpu::s_read), x(cpu::s_write), x(cpu::s_halt));
+    let indexed = rd_.clone() + wr.clone();
+    let value = |r: usize, m: usize, bb: usize| rd_.clone() * x(r) + wr.clone() * x(m) + halt.clone() * x(bb);
     send(
         b,
         "io",
-        io(io_kind::INPUT, cpu::b_lo, cpu::b_hi, x(cpu::r_lo), x(cpu::r_hi)),
-        real.clone() * x(cpu::s_read),
-    );
-    send(
-        b,
-        "io",
-        io(io_kind::OUTPUT, cpu::b_lo, cpu::b_hi, x(cpu::mp_lo), x(cpu::mp_hi)),
-        real.clone() * x(cpu::s_write),
-    );
-    send(
-        b,
-        "io",
-        vec![c::<AB>(io_kind::EXIT), AB::Expr::ZERO, AB::Expr::ZERO, x(cpu::b_lo), x(cpu::b_hi)],
-        real.clone() * x(cpu::s_halt),
+        vec![
+            rd_.clone() * c::<AB>(io_kind::INPUT)
+                + wr.clone() * c::<AB>(io_kind::OUTPUT)
+                + halt.clone() * c::<AB>(io_kind::EXIT),
+            indexed.clone() * x(cpu::b_lo),
+            indexed * x(cpu::b_hi),
+            value(cpu::r_lo, cpu::mp_lo, cpu::b_lo),
+            value(cpu::r_hi, cpu::mp_hi, cpu::b_hi),
+        ],
+        real.clone() * (rd_ + wr + halt),
     );
 
     // Memory accesses at timestamps 4·clk + 1..4: rs1, rs2, data slot, rd.
@@ -470,7 +557,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
             (cpu::td, cpu::dd_lo, cpu::dd_hi),
-            real * x(cpu::writes_rd),
+            real.clone() * x(cpu::writes_rd),
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (tp, dlo, dhi), en)) in accesses.into_iter().enumerate() {
@@ -479,9 +566,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         send(b, "mem", vec![addr, x(nlo), x(nhi), now.clone()], en.clone());
         // prev < now: now - prev - 1 = d_lo + 2^16·d_hi < 2^24.
         b.assert_zero(en.clone() * (now - x(tp) - one.clone() - x(dlo) - two16.clone() * x(dhi)));
-        send(b, "r16", vec![x(dlo)], en.clone());
-        send(b, "pair", vec![AB::Expr::ZERO, x(dhi)], en);
+        send(b, "r16", vec![x(dlo)], en);
     }
+    // The gaps' high bytes, two per lookup; an access a row does not make has a zero gap.
+    send(b, "pair", vec![x(cpu::d1_hi), x(cpu::d2_hi)], real.clone());
+    send(b, "pair", vec![x(cpu::dm_hi), x(cpu::dd_hi)], real);
 }
 
 fn eval_rom<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -522,17 +611,22 @@ fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 }
 
 fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
-    let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
-    let m = b.main().current_slice().to_vec();
-    let (hi, lo) = (p[range::hi].clone(), p[range::lo].clone());
-    provide(b, "r16", vec![hi.clone() * c::<AB>(256) + lo.clone()], m[range_main::m16].into());
-    provide(b, "pair", vec![hi.clone(), lo.clone()], m[range_main::mpair].into());
-    provide(
-        b,
-        "byte",
-        vec![hi, lo, p[range::and].clone(), p[range::xor].clone()],
-        m[range_main::mbit].into(),
-    );
+    let m: Vec<AB::Expr> = b.main().current_slice().iter().map(|&v| v.into()).collect();
+    let (mut hi, mut lo, mut and, mut xor) = (AB::Expr::ZERO, AB::Expr::ZERO, AB::Expr::ZERO, AB::Expr::ZERO);
+    for i in 0..8 {
+        let (h, l) = (m[range::h0 + i].clone(), m[range::l0 + i].clone());
+        b.assert_bool(h.clone());
+        b.assert_bool(l.clone());
+        let w = c::<AB>(1 << i);
+        let both = h.clone() * l.clone();
+        hi += w.clone() * h.clone();
+        lo += w.clone() * l.clone();
+        and += w.clone() * both.clone();
+        xor += w * (h + l - both.clone() - both);
+    }
+    provide(b, "r16", vec![hi.clone() * c::<AB>(256) + lo.clone()], m[range::m16].clone());
+    provide(b, "pair", vec![hi.clone(), lo.clone()], m[range::mpair].clone());
+    provide(b, "byte", vec![hi, lo, and, xor], m[range::mbit].clone());
 }
 
 /// Field element from a u32 that is known to be below the modulus.

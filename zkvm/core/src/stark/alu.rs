@@ -3,7 +3,8 @@
 //!
 //! Inputs arrive range checked (they are register values, immediates or other tables' outputs),
 //! so a table only has to range check what it introduces itself. Shifts and divisions reuse the
-//! multiplier by sending their own `alu` requests, so each family stays small.
+//! multiplier by sending their own `alu` requests, so each family stays small. ADD and SUB,
+//! which most instructions need (address arithmetic, BEQ/BNE), are done by the CPU row itself.
 
 use p3_air::{AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
@@ -13,11 +14,6 @@ use super::air::{c, provide, send};
 use super::config::Val;
 use super::trace::RangeCount;
 use crate::isa::{Op, alu};
-
-columns!(
-    /// ADD/SUB: `a + b = c + 2^32·k` for ADD, `c + b = a + 2^32·k` for SUB.
-    addsub { a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, k0, k1, is_add, is_sub, mult }
-);
 
 columns!(
     /// AND/OR/XOR on bytes: each byte pair is looked up with its AND and XOR (OR = AND + XOR).
@@ -83,24 +79,6 @@ fn row<AB: AirBuilder>(b: &mut AB) -> Vec<AB::Expr> {
 /// Two bytes as a 16-bit limb.
 fn limb<AB: AirBuilder>(lo: AB::Expr, hi: AB::Expr) -> AB::Expr {
     lo + c::<AB>(256) * hi
-}
-
-pub(crate) fn eval_addsub<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
-    use addsub::*;
-    let l = row(b);
-    let two16 = c::<AB>(1 << 16);
-    b.assert_bool(l[k0].clone());
-    b.assert_bool(l[k1].clone());
-    let active = flags(b, &l, &[is_add, is_sub], mult);
-    let x = |i: usize| l[i].clone();
-    b.assert_zero(x(is_add) * (x(a_lo) + x(b_lo) - x(c_lo) - two16.clone() * x(k0)));
-    b.assert_zero(x(is_add) * (x(a_hi) + x(b_hi) + x(k0) - x(c_hi) - two16.clone() * x(k1)));
-    b.assert_zero(x(is_sub) * (x(c_lo) + x(b_lo) - x(a_lo) - two16.clone() * x(k0)));
-    b.assert_zero(x(is_sub) * (x(c_hi) + x(b_hi) + x(k0) - x(a_hi) - two16 * x(k1)));
-    send(b, "r16", vec![x(c_lo)], active.clone());
-    send(b, "r16", vec![x(c_hi)], active);
-    let op = op_of::<AB>(&l, &[(is_add, Op::Add), (is_sub, Op::Sub)]);
-    provide(b, "alu", vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), x(c_lo), x(c_hi)], x(mult));
 }
 
 pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -358,13 +336,12 @@ fn put_bytes(r: &mut [Val], first: usize, x: u32) {
 #[derive(Default)]
 pub(crate) struct AluTrace {
     /// Rows per table, flattened, in the order of [`AluTrace::WIDTHS`].
-    pub tables: [Vec<Val>; 6],
+    pub tables: [Vec<Val>; 5],
 }
 
 impl AluTrace {
     /// Widths of the ALU tables, in proof order.
-    pub const WIDTHS: [usize; 6] =
-        [addsub::WIDTH, bitwise::WIDTH, lt::WIDTH, shift::WIDTH, mul::WIDTH, div::WIDTH];
+    pub const WIDTHS: [usize; 5] = [bitwise::WIDTH, lt::WIDTH, shift::WIDTH, mul::WIDTH, div::WIDTH];
 
     fn new_row(&mut self, table: usize) -> &mut [Val] {
         let w = Self::WIDTHS[table];
@@ -378,38 +355,19 @@ impl AluTrace {
     pub fn call(&mut self, op: Op, a: u32, b: u32, rc: &mut RangeCount) -> u32 {
         let out = alu(op, a, b);
         match op {
-            Op::Add | Op::Sub => self.addsub(op, a, b, out, rc),
             Op::And | Op::Or | Op::Xor => self.bitwise(op, a, b, out, rc),
             Op::Slt | Op::Sltu => self.lt(op, a, b, out, rc),
             Op::Sll | Op::Srl | Op::Sra => self.shift(op, a, b, out, rc),
             Op::Mul | Op::Mulh | Op::Mulhsu | Op::Mulhu => self.mul(op, a, b, rc),
             Op::Div | Op::Divu | Op::Rem | Op::Remu => self.div(op, a, b, out, rc),
-            _ => unreachable!("{op:?} is not an ALU operation"),
+            _ => unreachable!("{op:?} is not an ALU table operation"),
         }
         out
     }
 
-    fn addsub(&mut self, op: Op, a: u32, b: u32, out: u32, rc: &mut RangeCount) {
-        use addsub::*;
-        let r = self.new_row(0);
-        put_limbs(r, a_lo, a_hi, a);
-        put_limbs(r, b_lo, b_hi, b);
-        put_limbs(r, c_lo, c_hi, out);
-        // Both forms are a sum `x + b = y + 2^32·k`: x = a for ADD, x = c for SUB.
-        let x = if op == Op::Add { a } else { out };
-        let lo = (x & 0xffff) + (b & 0xffff);
-        let hi = (x >> 16) + (b >> 16) + (lo >> 16);
-        r[k0] = v(lo >> 16);
-        r[k1] = v(hi >> 16);
-        r[if op == Op::Add { is_add } else { is_sub }] = Val::ONE;
-        r[mult] = Val::ONE;
-        rc.r16(out & 0xffff);
-        rc.r16(out >> 16);
-    }
-
     fn bitwise(&mut self, op: Op, a: u32, b: u32, _out: u32, rc: &mut RangeCount) {
         use bitwise::*;
-        let r = self.new_row(1);
+        let r = self.new_row(0);
         put_bytes(r, a0, a);
         put_bytes(r, b0, b);
         put_bytes(r, n0, a & b);
@@ -427,7 +385,7 @@ impl AluTrace {
 
     fn lt(&mut self, op: Op, a: u32, b: u32, out: u32, rc: &mut RangeCount) {
         use lt::*;
-        let r = self.new_row(2);
+        let r = self.new_row(1);
         put_limbs(r, a_lo, a_hi, a);
         put_limbs(r, b_lo, b_hi, b);
         let d = a.wrapping_sub(b);
@@ -459,7 +417,7 @@ impl AluTrace {
         let p01_v = 1 << (e & 3);
         let p23_v = 1 << (e & 12);
         {
-            let r = self.new_row(3);
+            let r = self.new_row(2);
             put_limbs(r, a_lo, a_hi, a);
             put_limbs(r, b_lo, b_hi, b);
             put_limbs(r, c_lo, c_hi, out);
@@ -506,7 +464,7 @@ impl AluTrace {
             out
         };
         let (ae, be) = (ext(a, s_a), ext(b, s_b));
-        let r = self.new_row(4);
+        let r = self.new_row(3);
         put_bytes(r, a0, a);
         put_bytes(r, b0, b);
         let mut carry = 0u32;
@@ -555,7 +513,7 @@ impl AluTrace {
         if b != 0 {
             self.call(Op::Sltu, abs(rm), abs(b), rc);
         }
-        let r = self.new_row(5);
+        let r = self.new_row(4);
         put_limbs(r, a_lo, a_hi, a);
         put_limbs(r, b_lo, b_hi, b);
         put_limbs(r, q_lo, q_hi, q);

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use self::air::{REG_BASE, Table, VmAir};
-use self::config::{Config, PARAMS_V2, Params, Val, make_config, params_by_id};
+use self::config::{Config, PARAMS_V3, Params, Val, make_config, params_by_id};
 use self::security::{SecurityReport, combined_report, security_report};
 use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
 use crate::elf::{Program, ProgramId};
@@ -71,6 +71,9 @@ pub struct Proof {
 /// One segment of a [`Proof`].
 #[derive(Serialize, Deserialize)]
 pub struct SegmentProof {
+    /// The tables the STARK has ([`Table::mask`]): the optional ones only if the segment uses
+    /// them.
+    pub tables: u16,
     /// pc after the segment's last instruction, where the next segment starts (0 in the last).
     pub end_pc: u32,
     /// Every address the segment touches and its value at the segment's end, by increasing
@@ -133,11 +136,11 @@ pub enum VerifyError {
     },
 }
 
-/// The AIRs of every table for a segment of `program`.
-pub fn airs_for(program: &Program, input_tape: &[u32], facts: &SegmentFacts) -> Vec<VmAir> {
-    Table::ALL
+/// The AIRs of `tables` for a segment of `program`.
+pub fn airs_for(program: &Program, input_tape: &[u32], facts: &SegmentFacts, tables: &[Table]) -> Vec<VmAir> {
+    tables
         .iter()
-        .zip(preprocessed(program, input_tape, facts))
+        .zip(preprocessed(program, input_tape, facts, tables))
         .map(|(&table, pre)| VmAir { table, preprocessed: pre })
         .collect()
 }
@@ -148,11 +151,13 @@ fn data_key(
     program: &Program,
     input_tape: &[u32],
     facts: &SegmentFacts,
+    tables: &[Table],
     degree_bits: &[usize],
 ) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"nexus-zkvm prover data v2");
+    h.update(b"nexus-zkvm prover data v3");
     h.update(params.id.to_le_bytes());
+    h.update(Table::mask(tables).to_le_bytes());
     h.update(program.program_id().0);
     let words =
         |h: &mut Sha256, ws: &mut dyn Iterator<Item = u32>| ws.for_each(|w| h.update(w.to_le_bytes()));
@@ -215,9 +220,9 @@ fn prover_data(
     Ok(data)
 }
 
-/// The public values of every table of a segment.
-fn public_values(facts: &SegmentFacts) -> Vec<Vec<Val>> {
-    Table::ALL.iter().map(|t| if *t == Table::Cpu { facts.public_values() } else { vec![] }).collect()
+/// The public values of `tables` of a segment.
+fn public_values(facts: &SegmentFacts, tables: &[Table]) -> Vec<Vec<Val>> {
+    tables.iter().map(|t| if *t == Table::Cpu { facts.public_values() } else { vec![] }).collect()
 }
 
 /// Proves one segment's traces (exposed so soundness tests can prove tampered witnesses).
@@ -227,20 +232,22 @@ pub fn prove_segment(
     params: &Params,
 ) -> Result<SegmentProof, ProveError> {
     let config = make_config(params);
-    let airs = airs_for(program, &witness.input_tape, &witness.facts);
+    let tables = &witness.tables;
+    let airs = airs_for(program, &witness.input_tape, &witness.facts, tables);
     let degree_bits: Vec<usize> = witness.traces.iter().map(|t| log2_strict_usize(t.height())).collect();
     if degree_bits[0] > MAX_LOG_CPU_HEIGHT {
         return Err(ProveError::TooLong(witness.cycles));
     }
-    let key = data_key(params, program, &witness.input_tape, &witness.facts, &degree_bits);
+    let key = data_key(params, program, &witness.input_tape, &witness.facts, tables, &degree_bits);
     let prover_data = prover_data(&config, &airs, &degree_bits, key).map_err(ProveError::Stark)?;
     let traces: Vec<&RowMajorMatrix<Val>> = witness.traces.iter().collect();
-    let public = public_values(&witness.facts);
+    let public = public_values(&witness.facts, tables);
     let instances = StarkInstance::new_multiple(&airs, &traces, &public);
     let stark =
         prove_batch(&config, &instances, &prover_data).map_err(|e| ProveError::Stark(format!("{e:?}")))?;
     let facts = &witness.facts;
     Ok(SegmentProof {
+        tables: Table::mask(tables),
         end_pc: facts.end_pc,
         touched: facts.state.iter().map(|r| (r.addr, r.fin)).collect(),
         outputs: facts.outputs.iter().map(|&(i, _)| i).collect(),
@@ -297,12 +304,12 @@ pub fn prove_program_segmented(
     // after the segments before it were proven.
     let run = run_program(program, input, crate::DEFAULT_MAX_CYCLES).map_err(trace::TraceError::from)?;
     let total = run.cycles.div_ceil(1 << log_segment) as usize;
-    let params = PARAMS_V2;
+    let params = PARAMS_V3;
     let mut segments = Vec::with_capacity(total);
     let mut reports = Vec::new();
     for_each_segment(program, input, log_segment, crate::DEFAULT_MAX_CYCLES, |witness| {
         let proof = prove_segment(program, &witness, &params)?;
-        let airs = airs_for(program, &witness.input_tape, &witness.facts);
+        let airs = airs_for(program, &witness.input_tape, &witness.facts, &witness.tables);
         reports.push(security_report(&params, &airs, &proof.stark.degree_bits));
         segments.push(proof);
         on_segment(segments.len() - 1, total);
@@ -389,7 +396,7 @@ pub fn verify_program(
         });
     }
     for (k, (seg, facts)) in proof.segments.iter().zip(&all_facts).enumerate() {
-        verify_segment(program, &params, &input_tape, facts, &seg.stark).map_err(|e| match e {
+        verify_segment(program, &params, &input_tape, facts, seg).map_err(|e| match e {
             SegmentError::Shape(s) => VerifyError::Shape(format!("segment {k}: {s}")),
             SegmentError::Stark(reason) => VerifyError::Stark { segment: k, reason },
         })?;
@@ -411,15 +418,18 @@ fn verify_segment(
     params: &Params,
     input_tape: &[u32],
     facts: &SegmentFacts,
-    stark: &BatchProof<Config>,
+    segment: &SegmentProof,
 ) -> Result<(), SegmentError> {
-    let airs = airs_for(program, input_tape, facts);
+    let tables = Table::from_mask(segment.tables)
+        .ok_or_else(|| SegmentError::Shape(format!("table set {:#x}", segment.tables)))?;
+    let stark = &segment.stark;
+    let airs = airs_for(program, input_tape, facts, &tables);
     let bits = &stark.degree_bits;
     if bits.len() != airs.len() {
         return Err(SegmentError::Shape(format!("{} tables, expected {}", bits.len(), airs.len())));
     }
-    for (k, (air, &b)) in airs.iter().zip(bits).enumerate() {
-        let limit = if k == 0 { MAX_LOG_CPU_HEIGHT } else { MAX_LOG_HEIGHT };
+    for (air, &b) in airs.iter().zip(bits) {
+        let limit = if air.table == Table::Cpu { MAX_LOG_CPU_HEIGHT } else { MAX_LOG_HEIGHT };
         if b > limit || (1usize << b) < height(0) {
             return Err(SegmentError::Shape(format!("{:?} height 2^{b}", air.table)));
         }
@@ -434,8 +444,8 @@ fn verify_segment(
         }
     }
     let config = make_config(params);
-    let public = public_values(facts);
-    let key = data_key(params, program, input_tape, facts, bits);
+    let public = public_values(facts, &tables);
+    let key = data_key(params, program, input_tape, facts, &tables, bits);
     // Plonky3's verifier indexes into proof-supplied vectors; a hostile proof must produce an
     // error, never take the process down, so any panic inside it counts as a rejection.
     let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -82,7 +82,7 @@ pub fn security_report(params: &Params, airs: &[VmAir], degree_bits: &[usize]) -
     let fri = FriRegime {
         log_blowup: params.log_blowup,
         num_queries: params.num_queries,
-        log_final_poly_len: 0,
+        log_final_poly_len: params.log_final_poly_len,
         max_log_arity: params.max_log_arity,
         commit_pow_bits: params.commit_pow_bits,
         query_pow_bits: params.query_pow_bits,

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    REG_BASE, Table, boundary, boundary_main, cpu, cpu_pv, f, io, io_kind, range, range_main, rom, subword,
+    DECODED, REG_BASE, Table, boundary, boundary_main, cpu, cpu_pv, f, io, io_kind, range, rom, rom_message,
+    subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -18,8 +19,9 @@ use crate::elf::Program;
 use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape, tape_to_bytes};
 use crate::isa::{Instr, Op};
 
-/// Smallest table height; tiny FRI instances below this gain nothing.
-pub const MIN_HEIGHT: usize = 8;
+/// Smallest table height: tiny tables gain nothing below it, and FRI can stop at a final
+/// polynomial shorter than every table (see `config::PARAMS_V3`).
+pub const MIN_HEIGHT: usize = 64;
 
 /// Height of a table with `n` used rows.
 pub fn height(n: usize) -> usize {
@@ -41,93 +43,120 @@ fn split(v: u32) -> (Val, Val) {
     (f(v & 0xffff), f(v >> 16))
 }
 
-/// ROM fields of the instruction at `pc`.
-fn rom_row(pc: u32, i: &Instr) -> [Val; rom::WIDTH] {
-    let mut r = [Val::ZERO; rom::WIDTH];
-    r[rom::pc] = f(pc);
-    r[rom::rs1] = f(u32::from(i.rs1));
-    r[rom::rs2] = f(u32::from(i.rs2));
-    r[rom::rd] = f(u32::from(i.rd));
+/// The decoded fields (`DECODED` columns of a CPU row) of the instruction at `pc`.
+fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
+    let mut r = [Val::ZERO; cpu::WIDTH];
+    r[cpu::pc] = f(pc);
+    r[cpu::rs1] = f(u32::from(i.rs1));
+    r[cpu::rs2] = f(u32::from(i.rs2));
+    r[cpu::rd] = f(u32::from(i.rd));
     let writes = Val::from_bool(i.rd != 0);
-    let set_imm = |r: &mut [Val; rom::WIDTH], use_imm: bool| {
-        (r[rom::imm_lo], r[rom::imm_hi]) = split(i.imm);
-        r[rom::use_imm] = Val::from_bool(use_imm);
+    let set_imm = |r: &mut [Val; cpu::WIDTH], use_imm: bool| {
+        (r[cpu::imm_lo], r[cpu::imm_hi]) = split(i.imm);
+        r[cpu::use_imm] = Val::from_bool(use_imm);
     };
     match i.op {
         op if op.is_alu() => {
-            r[rom::f_alu] = Val::ONE;
-            r[rom::alu_op] = f(op as u32);
+            r[cpu::f_alu] = Val::ONE;
+            r[cpu::alu_op] = f(op as u32);
             set_imm(&mut r, i.use_imm);
-            r[rom::writes_rd] = writes;
+            r[cpu::writes_rd] = writes;
         }
         Op::Lui | Op::Auipc => {
-            r[rom::f_const] = Val::ONE;
+            r[cpu::f_const] = Val::ONE;
             let k = if i.op == Op::Lui { i.imm } else { pc.wrapping_add(i.imm) };
-            (r[rom::k_lo], r[rom::k_hi]) = split(k);
-            r[rom::writes_rd] = writes;
+            (r[cpu::k_lo], r[cpu::k_hi]) = split(k);
+            r[cpu::writes_rd] = writes;
         }
         Op::Jal => {
-            r[rom::f_jal] = Val::ONE;
-            (r[rom::k_lo], r[rom::k_hi]) = split(pc.wrapping_add(4));
-            r[rom::target] = f(pc.wrapping_add(i.imm));
-            r[rom::writes_rd] = writes;
+            r[cpu::f_jal] = Val::ONE;
+            (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
+            r[cpu::target] = f(pc.wrapping_add(i.imm));
+            r[cpu::writes_rd] = writes;
         }
         Op::Jalr => {
-            r[rom::f_jalr] = Val::ONE;
-            r[rom::alu_op] = f(Op::Add as u32);
+            r[cpu::f_jalr] = Val::ONE;
+            r[cpu::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
-            (r[rom::k_lo], r[rom::k_hi]) = split(pc.wrapping_add(4));
-            r[rom::writes_rd] = writes;
+            (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
+            r[cpu::writes_rd] = writes;
         }
         op if op.is_branch() => {
-            r[rom::f_branch] = Val::ONE;
+            r[cpu::f_branch] = Val::ONE;
             let (alu_op, eq) = match op {
                 Op::Beq | Op::Bne => (Op::Sub, true),
                 Op::Blt | Op::Bge => (Op::Slt, false),
                 _ => (Op::Sltu, false),
             };
-            r[rom::alu_op] = f(alu_op as u32);
-            r[rom::eqtype] = Val::from_bool(eq);
-            r[rom::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
-            r[rom::target] = f(pc.wrapping_add(i.imm));
+            r[cpu::alu_op] = f(alu_op as u32);
+            r[cpu::eqtype] = Val::from_bool(eq);
+            r[cpu::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
+            r[cpu::target] = f(pc.wrapping_add(i.imm));
         }
         op if op.is_load() || op.is_store() => {
-            r[rom::f_load] = Val::from_bool(op.is_load());
-            r[rom::f_store] = Val::from_bool(op.is_store());
-            r[rom::alu_op] = f(Op::Add as u32);
+            r[cpu::f_load] = Val::from_bool(op.is_load());
+            r[cpu::f_store] = Val::from_bool(op.is_store());
+            r[cpu::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
             if op.is_load() {
-                r[rom::writes_rd] = writes;
+                r[cpu::writes_rd] = writes;
             }
             if !matches!(op, Op::Lw | Op::Sw) {
-                r[rom::f_sub] = Val::ONE;
-                r[rom::mem_op] = f(op as u32);
+                r[cpu::f_sub] = Val::ONE;
+                r[cpu::mem_op] = f(op as u32);
             }
         }
         Op::Ecall => {
-            r[rom::f_ecall] = Val::ONE;
-            r[rom::writes_rd] = Val::ONE;
+            r[cpu::f_ecall] = Val::ONE;
+            r[cpu::writes_rd] = Val::ONE;
         }
         _ => {} // fence: falls through to pc + 4 and touches nothing
     }
+    // The ADD and SUB calls the CPU does itself rather than through the `alu` bus.
+    let alu_en =
+        [cpu::f_alu, cpu::f_jalr, cpu::f_branch, cpu::f_load, cpu::f_store].iter().any(|&c| r[c] == Val::ONE);
+    r[cpu::op_add] = Val::from_bool(alu_en && r[cpu::alu_op] == f(Op::Add as u32));
+    r[cpu::op_sub] = Val::from_bool(alu_en && r[cpu::alu_op] == f(Op::Sub as u32));
     r
 }
 
-/// The ROM preprocessed table and a map from code index to ROM row.
-pub fn rom_table(program: &Program) -> (RowMajorMatrix<Val>, Vec<Option<usize>>) {
-    let mut rows = Vec::new();
-    let mut index = vec![None; program.code.len()];
-    for (k, instr) in program.code.iter().enumerate() {
-        let pc = program.code_base + 4 * k as u32;
-        if let Some(i) = instr {
-            let row = rom_row(pc, i);
-            index[k] = Some(rows.len() / rom::WIDTH);
-            rows.extend_from_slice(&row);
+/// Width of an instruction's decoded fields.
+const DECODED_WIDTH: usize = cpu::f_sub - cpu::pc + 1;
+
+/// The program's instructions decoded once: the ROM table and the CPU's decoded fields.
+pub struct Rom {
+    /// The ROM preprocessed table, one row per instruction.
+    pub table: RowMajorMatrix<Val>,
+    /// Each ROM row's decoded fields (the CPU's `DECODED` columns), row after row.
+    decoded: Vec<Val>,
+    /// ROM row of each code index (`None` where the word does not decode).
+    index: Vec<Option<usize>>,
+}
+
+impl Rom {
+    /// Decodes `program`.
+    pub fn new(program: &Program) -> Self {
+        let mut rows = Vec::new();
+        let mut decoded = Vec::new();
+        let mut index = vec![None; program.code.len()];
+        for (k, instr) in program.code.iter().enumerate() {
+            let pc = program.code_base + 4 * k as u32;
+            if let Some(i) = instr {
+                let row = decode_row(pc, i);
+                index[k] = Some(decoded.len() / DECODED_WIDTH);
+                rows.extend(rom_message(|c| row[c]));
+                decoded.extend_from_slice(&row[DECODED]);
+            }
         }
+        let h = height(rows.len() / rom::WIDTH);
+        rows.resize(h * rom::WIDTH, Val::ZERO);
+        Rom { table: RowMajorMatrix::new(rows, rom::WIDTH), decoded, index }
     }
-    let h = height(rows.len() / rom::WIDTH);
-    rows.resize(h * rom::WIDTH, Val::ZERO);
-    (RowMajorMatrix::new(rows, rom::WIDTH), index)
+
+    /// The decoded fields of ROM row `row`.
+    fn decoded(&self, row: usize) -> &[Val] {
+        &self.decoded[row * DECODED_WIDTH..(row + 1) * DECODED_WIDTH]
+    }
 }
 
 /// One address a segment touches, with its value at the segment's start and end.
@@ -204,30 +233,19 @@ pub fn io_table(input_tape: &[u32], outputs: &[(u32, u32)], exit_code: Option<u3
     RowMajorMatrix::new(rows, io::WIDTH)
 }
 
-/// The range table: row `256·hi + lo` holds `(hi, lo, hi & lo, hi ^ lo)`.
-pub fn range_table() -> RowMajorMatrix<Val> {
-    let mut rows = Vec::with_capacity(range::WIDTH << 16);
-    for hi in 0..256u32 {
-        for lo in 0..256u32 {
-            rows.extend_from_slice(&[f(hi), f(lo), f(hi & lo), f(hi ^ lo)]);
-        }
-    }
-    RowMajorMatrix::new(rows, range::WIDTH)
-}
-
-/// Preprocessed matrices for every table of a segment (`None` for tables without).
+/// Preprocessed matrices for `tables` of a segment (`None` for tables without).
 pub fn preprocessed(
     program: &Program,
     input_tape: &[u32],
     facts: &SegmentFacts,
+    tables: &[Table],
 ) -> Vec<Option<Arc<RowMajorMatrix<Val>>>> {
-    Table::ALL
+    tables
         .iter()
         .map(|t| match t {
-            Table::Rom => Some(Arc::new(rom_table(program).0)),
+            Table::Rom => Some(Arc::new(Rom::new(program).table)),
             Table::Boundary => Some(Arc::new(boundary_table(&facts.state))),
             Table::Io => Some(Arc::new(io_table(input_tape, &facts.outputs, facts.exit_code))),
-            Table::Range => Some(Arc::new(range_table())),
             _ => None,
         })
         .collect()
@@ -270,10 +288,12 @@ impl RangeCount {
     }
 }
 
-/// All main traces of one segment, in [`Table::ALL`] order, plus its public facts.
+/// The main traces of one segment, plus its public facts.
 #[derive(Clone)]
 pub struct Witness {
-    /// Main trace per table.
+    /// The tables the segment uses (see [`Table::is_optional`]), in [`Table::ALL`] order.
+    pub tables: Vec<Table>,
+    /// Main trace per table of `tables`.
     pub traces: Vec<RowMajorMatrix<Val>>,
     /// Input tape.
     pub input_tape: Vec<u32>,
@@ -281,6 +301,21 @@ pub struct Witness {
     pub facts: SegmentFacts,
     /// Cycles executed in this segment.
     pub cycles: u64,
+}
+
+/// The CPU's own ADD or SUB of `a` and `b`: fills the carries and counts the result's range
+/// checks.
+fn own_add_sub(row: &mut [Val], op: Op, a: u32, b: u32, rc: &mut RangeCount) -> u32 {
+    let out = crate::isa::alu(op, a, b);
+    // Both are a sum `x + b = y + 2^32·k1`: x = a for ADD, x = out for SUB.
+    let x = if op == Op::Add { a } else { out };
+    let lo = (x & 0xffff) + (b & 0xffff);
+    let hi = (x >> 16) + (b >> 16) + (lo >> 16);
+    row[cpu::k0] = f(lo >> 16);
+    row[cpu::k1] = f(hi >> 16);
+    rc.r16(out & 0xffff);
+    rc.r16(out >> 16);
+    out
 }
 
 /// Timestamp and value bookkeeping for one segment's memory argument.
@@ -308,14 +343,22 @@ impl MemState {
     }
 }
 
-/// Fills the timestamp columns of one access and counts its range checks.
+/// Fills the timestamp columns of one access and counts its 16-bit range check (the high
+/// bytes of the gaps are checked in pairs, see [`gap_pairs`]).
 fn access(row: &mut [Val], cols: (usize, usize, usize), prev: u32, now: u32, rc: &mut RangeCount) {
     let d = now - prev - 1;
     row[cols.0] = f(prev);
     row[cols.1] = f(d & 0xffff);
     row[cols.2] = f(d >> 16);
     rc.r16(d & 0xffff);
-    rc.pair(0, d >> 16);
+}
+
+/// Counts the two `pair` lookups that check the gaps' high bytes of a real row, two at a time
+/// (zero for an access the instruction does not make).
+fn gap_pairs(row: &[Val], rc: &mut RangeCount) {
+    let byte = |c: usize| row[c].as_canonical_u32();
+    rc.pair(byte(cpu::d1_hi), byte(cpu::d2_hi));
+    rc.pair(byte(cpu::dm_hi), byte(cpu::dd_hi));
 }
 
 /// Runs `program` in segments of `2^log_segment` cycles and hands each segment's traces to
@@ -328,7 +371,7 @@ pub fn for_each_segment<E: From<TraceError>>(
     mut each: impl FnMut(Witness) -> Result<(), E>,
 ) -> Result<(), E> {
     let input_tape = bytes_to_tape(input);
-    let rom = rom_table(program);
+    let rom = Rom::new(program);
     let mut machine = Machine::new(program, input);
     let mut steps: Vec<Step> = Vec::new();
     loop {
@@ -367,7 +410,7 @@ pub fn generate(
 /// Generates the traces of the segment that executed `steps`, `machine` being the state after it.
 fn segment(
     program: &Program,
-    (rom_pre, rom_index): &(RowMajorMatrix<Val>, Vec<Option<usize>>),
+    rom: &Rom,
     input_tape: &[u32],
     machine: &Machine<'_>,
     start_pc: u32,
@@ -379,7 +422,7 @@ fn segment(
         let tape = machine.output_tape().ok_or(Trap::MalformedOutput)?;
         tape_to_bytes(&tape).ok_or(Trap::MalformedOutput)?;
     }
-    let mut rom_mult = vec![0u32; rom_index.iter().flatten().count()];
+    let mut rom_mult = vec![0u32; rom.index.iter().flatten().count()];
     let mut rc = RangeCount::new();
     let mut ms =
         MemState { ts: Memory::default(), reg_ts: [0; 32], regs: start_regs, touched: BTreeMap::new() };
@@ -394,21 +437,20 @@ fn segment(
     for (clk, s) in steps.iter().enumerate() {
         let row = &mut cpu_vals[clk * cpu::WIDTH..(clk + 1) * cpu::WIDTH];
         let code_idx = ((s.pc - program.code_base) / 4) as usize;
-        let rom_row_idx = rom_index[code_idx].expect("executed instructions decode");
+        let rom_row_idx = rom.index[code_idx].expect("executed instructions decode");
         rom_mult[rom_row_idx] += 1;
-        let rom_vals = &rom_pre.values[rom_row_idx * rom::WIDTH..(rom_row_idx + 1) * rom::WIDTH];
+        let decoded = rom.decoded(rom_row_idx);
         row[cpu::is_real] = Val::ONE;
         row[cpu::clk] = f(clk as u32);
-        row[cpu::pc] = rom_vals[rom::pc];
-        row[cpu::alu_op..=cpu::f_sub].copy_from_slice(&rom_vals[rom::alu_op..=rom::f_sub]);
+        row[DECODED].copy_from_slice(decoded);
         let i = s.instr;
-        let is = |c: usize| rom_vals[c] == Val::ONE;
+        let is = |c: usize| decoded[c - cpu::pc] == Val::ONE;
 
         let a = s.rs1_val;
         let bv = s.rs2_val;
         (row[cpu::a_lo], row[cpu::a_hi]) = split(a);
         (row[cpu::b_lo], row[cpu::b_hi]) = split(bv);
-        let operand = if is(rom::use_imm) { i.imm } else { bv };
+        let operand = if is(cpu::use_imm) { i.imm } else { bv };
 
         // ALU call: the operation itself, address arithmetic, or a branch comparison.
         let alu_op = match i.op {
@@ -419,18 +461,21 @@ fn segment(
             Op::Bltu | Op::Bgeu => Some(Op::Sltu),
             _ => None,
         };
-        let cval = alu_op.map(|op| alu.call(op, a, operand, &mut rc));
+        let cval = alu_op.map(|op| match op {
+            Op::Add | Op::Sub => own_add_sub(row, op, a, operand, &mut rc),
+            _ => alu.call(op, a, operand, &mut rc),
+        });
         if let Some(cval) = cval {
             (row[cpu::c_lo], row[cpu::c_hi]) = split(cval);
-            if is(rom::f_branch) {
+            if is(cpu::f_branch) {
                 let sum = (cval & 0xffff) + (cval >> 16);
                 row[cpu::z] = Val::from_bool(sum == 0);
                 if sum != 0 {
                     row[cpu::inv] = f(sum).inverse();
                 }
-                let cond = if is(rom::eqtype) { sum == 0 } else { cval == 1 };
+                let cond = if is(cpu::eqtype) { sum == 0 } else { cval == 1 };
                 row[cpu::cond] = Val::from_bool(cond);
-                row[cpu::taken] = Val::from_bool(cond != is(rom::neg));
+                row[cpu::taken] = Val::from_bool(cond != is(cpu::neg));
             }
             if i.op == Op::Jalr {
                 row[cpu::jbit] = f(cval & 1);
@@ -454,13 +499,12 @@ fn segment(
             row[cpu::q_lo] = f(waddr & 0x3fff);
             row[cpu::off] = f(addr & 3);
             rc.r16(waddr & 0x3fff);
-            rc.r16((waddr & 0x3fff) + (1 << 16) - (1 << 14));
             rc.r16((addr >> 16) + (1 << 15));
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
             let tm = ms.word(waddr, m.before, clk4 + 3);
             access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
-            loaded = if is(rom::f_sub) {
+            loaded = if is(cpu::f_sub) {
                 let v = subword_row(&mut sub_rows, i.op, addr & 3, m.before, bv, &mut rc);
                 debug_assert!(i.op.is_load() || v == m.after);
                 v
@@ -489,12 +533,13 @@ fn segment(
             _ => 0,
         };
         (row[cpu::r_lo], row[cpu::r_hi]) = split(new_rd);
-        if is(rom::writes_rd) {
+        if is(cpu::writes_rd) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(i.rd)]);
             let td = ms.reg(i.rd, clk4 + 4);
             access(row, (cpu::td, cpu::dd_lo, cpu::dd_hi), td, clk4 + 4, &mut rc);
             ms.regs[usize::from(i.rd)] = new_rd;
         }
+        gap_pairs(row, &mut rc);
 
         if let Some(no) = s.syscall {
             use crate::emu::syscall;
@@ -539,8 +584,11 @@ fn segment(
     io_main.resize(io_rows, Val::ONE);
     io_main.resize(height(io_rows), Val::ZERO);
 
-    let mut rvals = Vec::with_capacity(3 << 16);
+    let mut rvals = Vec::with_capacity(range::WIDTH << 16);
     for x in 0..1usize << 16 {
+        let (hi, lo) = (x >> 8, x & 0xff);
+        rvals.extend((0..8).map(|i| Val::from_bool(hi >> i & 1 == 1)));
+        rvals.extend((0..8).map(|i| Val::from_bool(lo >> i & 1 == 1)));
         rvals.extend_from_slice(&[f(rc.m16[x]), f(rc.mpair[x]), f(rc.mbit[x])]);
     }
 
@@ -549,12 +597,18 @@ fn segment(
         RowMajorMatrix::new(rom_main, 1),
         RowMajorMatrix::new(fin_ts, boundary_main::WIDTH),
         RowMajorMatrix::new(io_main, 1),
-        RowMajorMatrix::new(rvals, range_main::WIDTH),
+        RowMajorMatrix::new(rvals, range::WIDTH),
     ];
+    let mut tables = Table::ALL[..traces.len()].to_vec();
     let widths = AluTrace::WIDTHS.into_iter().chain([subword::WIDTH]);
-    for (mut vals, width) in alu.tables.into_iter().chain([sub_rows]).zip(widths) {
+    let optional = Table::ALL[traces.len()..].iter();
+    for ((mut vals, width), &table) in alu.tables.into_iter().chain([sub_rows]).zip(widths).zip(optional) {
+        if vals.is_empty() {
+            continue;
+        }
         vals.resize(height(vals.len() / width) * width, Val::ZERO);
         traces.push(RowMajorMatrix::new(vals, width));
+        tables.push(table);
     }
     let facts = SegmentFacts {
         start_pc,
@@ -563,5 +617,5 @@ fn segment(
         outputs,
         state,
     };
-    Ok(Witness { traces, input_tape: input_tape.to_vec(), facts, cycles: n as u64 })
+    Ok(Witness { tables, traces, input_tape: input_tape.to_vec(), facts, cycles: n as u64 })
 }
