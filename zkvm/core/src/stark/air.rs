@@ -67,8 +67,8 @@ columns!(
         a_lo, a_hi, b_lo, b_hi, r_lo, r_hi, rdp_lo, rdp_hi, c_lo, c_hi,
         // Data memory slot.
         mem_addr, mp_lo, mp_hi, mn_lo, mn_hi, q_lo, off,
-        // Previous timestamps and range-checked gaps of the four accesses.
-        t1, d1_lo, d1_hi, t2, d2_lo, d2_hi, tm, dm_lo, dm_hi, td, dd_lo, dd_hi,
+        // Range-checked timestamp gaps to the previous access, for the four accesses.
+        d1_lo, d1_hi, d2_lo, d2_hi, dm_lo, dm_hi, dd_lo, dd_hi,
         // Control flow.
         z, inv, cond, taken, jbit, next_pc,
         // Syscall selector.
@@ -535,37 +535,38 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
             reg(cpu::rs1),
             (cpu::a_lo, cpu::a_hi),
             (cpu::a_lo, cpu::a_hi),
-            (cpu::t1, cpu::d1_lo, cpu::d1_hi),
+            (cpu::d1_lo, cpu::d1_hi),
             real.clone(),
         ),
         (
             reg(cpu::rs2),
             (cpu::b_lo, cpu::b_hi),
             (cpu::b_lo, cpu::b_hi),
-            (cpu::t2, cpu::d2_lo, cpu::d2_hi),
+            (cpu::d2_lo, cpu::d2_hi),
             real.clone(),
         ),
         (
             x(cpu::mem_addr),
             (cpu::mp_lo, cpu::mp_hi),
             (cpu::mn_lo, cpu::mn_hi),
-            (cpu::tm, cpu::dm_lo, cpu::dm_hi),
+            (cpu::dm_lo, cpu::dm_hi),
             real.clone() * (x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall)),
         ),
         (
             reg(cpu::rd),
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
-            (cpu::td, cpu::dd_lo, cpu::dd_hi),
+            (cpu::dd_lo, cpu::dd_hi),
             real.clone() * x(cpu::writes_rd),
         ),
     ];
-    for (k, (addr, (plo, phi), (nlo, nhi), (tp, dlo, dhi), en)) in accesses.into_iter().enumerate() {
+    for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {
         let now = ts(k as u32 + 1);
-        recv(b, "mem", vec![addr.clone(), x(plo), x(phi), x(tp)], en.clone());
-        send(b, "mem", vec![addr, x(nlo), x(nhi), now.clone()], en.clone());
-        // prev < now: now - prev - 1 = d_lo + 2^16·d_hi < 2^24.
-        b.assert_zero(en.clone() * (now - x(tp) - one.clone() - x(dlo) - two16.clone() * x(dhi)));
+        // The previous access's timestamp is `now - 1 - gap` with the gap `d_lo + 2^16·d_hi`
+        // range checked below 2^24, so it is earlier than `now` without a column of its own.
+        let prev = now.clone() - one.clone() - x(dlo) - two16.clone() * x(dhi);
+        recv(b, "mem", vec![addr.clone(), x(plo), x(phi), prev], en.clone());
+        send(b, "mem", vec![addr, x(nlo), x(nhi), now], en.clone());
         send(b, "r16", vec![x(dlo)], en);
     }
     // The gaps' high bytes, two per lookup; an access a row does not make has a zero gap.

@@ -343,13 +343,12 @@ impl MemState {
     }
 }
 
-/// Fills the timestamp columns of one access and counts its 16-bit range check (the high
+/// Fills the timestamp gap columns of one access and counts its 16-bit range check (the high
 /// bytes of the gaps are checked in pairs, see [`gap_pairs`]).
-fn access(row: &mut [Val], cols: (usize, usize, usize), prev: u32, now: u32, rc: &mut RangeCount) {
+fn access(row: &mut [Val], cols: (usize, usize), prev: u32, now: u32, rc: &mut RangeCount) {
     let d = now - prev - 1;
-    row[cols.0] = f(prev);
-    row[cols.1] = f(d & 0xffff);
-    row[cols.2] = f(d >> 16);
+    row[cols.0] = f(d & 0xffff);
+    row[cols.1] = f(d >> 16);
     rc.r16(d & 0xffff);
 }
 
@@ -373,11 +372,12 @@ pub fn for_each_segment<E: From<TraceError>>(
     let input_tape = bytes_to_tape(input);
     let rom = Rom::new(program);
     let mut machine = Machine::new(program, input);
-    let mut steps: Vec<Step> = Vec::new();
     loop {
         let start_pc = machine.pc;
         let start_regs = machine.regs;
-        steps.clear();
+        // A fresh log per segment, dropped before the segment is handed on: kept, it would sit
+        // in memory (≈ 60 MB per 2^20 steps) while the segment is proven.
+        let mut steps: Vec<Step> = Vec::new();
         while steps.len() < 1 << log_segment && machine.exit_code.is_none() {
             if machine.cycles >= max_cycles {
                 return Err(TraceError::from(Trap::CycleLimit(max_cycles)).into());
@@ -385,7 +385,9 @@ pub fn for_each_segment<E: From<TraceError>>(
             steps.push(machine.step().map_err(TraceError::from)?);
         }
         let last = machine.exit_code.is_some();
-        each(segment(program, &rom, &input_tape, &machine, start_pc, start_regs, &steps)?)?;
+        let witness = segment(program, &rom, &input_tape, &machine, start_pc, start_regs, &steps)?;
+        drop(steps);
+        each(witness)?;
         if last {
             return Ok(());
         }
@@ -486,9 +488,9 @@ fn segment(
         // Memory slot.
         let clk4 = 4 * clk as u32;
         let t1 = ms.reg(i.rs1, clk4 + 1);
-        access(row, (cpu::t1, cpu::d1_lo, cpu::d1_hi), t1, clk4 + 1, &mut rc);
+        access(row, (cpu::d1_lo, cpu::d1_hi), t1, clk4 + 1, &mut rc);
         let t2 = ms.reg(i.rs2, clk4 + 2);
-        access(row, (cpu::t2, cpu::d2_lo, cpu::d2_hi), t2, clk4 + 2, &mut rc);
+        access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk4 + 2, &mut rc);
         let mut loaded = 0;
         if let (Some(m), Some(addr)) = (s.mem, cval) {
             if addr >= 1 << 31 {
@@ -503,7 +505,7 @@ fn segment(
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
             let tm = ms.word(waddr, m.before, clk4 + 3);
-            access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
+            access(row, (cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
             loaded = if is(cpu::f_sub) {
                 let v = subword_row(&mut sub_rows, i.op, addr & 3, m.before, bv, &mut rc);
                 debug_assert!(i.op.is_load() || v == m.after);
@@ -517,7 +519,7 @@ fn segment(
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(a1);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(a1);
             let tm = ms.reg(11, clk4 + 3);
-            access(row, (cpu::tm, cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
+            access(row, (cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
         }
 
         // The value rd receives. Computed even when rd = x0 (then it is not written), because
@@ -536,7 +538,7 @@ fn segment(
         if is(cpu::writes_rd) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(i.rd)]);
             let td = ms.reg(i.rd, clk4 + 4);
-            access(row, (cpu::td, cpu::dd_lo, cpu::dd_hi), td, clk4 + 4, &mut rc);
+            access(row, (cpu::dd_lo, cpu::dd_hi), td, clk4 + 4, &mut rc);
             ms.regs[usize::from(i.rd)] = new_rd;
         }
         gap_pairs(row, &mut rc);
