@@ -67,14 +67,17 @@ fn main() {
     let t2 = Instant::now();
     verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
     let warm_ms = t2.elapsed().as_secs_f64() * 1e3;
+    let largest_segment =
+        proof.segments.iter().map(|s| postcard::to_allocvec(s).map_or(0, |b| b.len())).max().unwrap_or(0);
     println!(
         "{name}: cycles {} | segments {} | wall {wall:.2} s | cpu {cpu:.2} s | {:.0} cycles/cpu-s | peak RSS {:.0} MiB | \
-         proof {} KiB | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
+         proof {} KiB (largest segment {} KiB) | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
         proven.cycles,
         proof.segments.len(),
         proven.cycles as f64 / cpu,
         peak_rss_bytes().unwrap_or(0) as f64 / 1048576.0,
         bytes.len() / 1024,
+        largest_segment / 1024,
         proven.security.conjectured_bits,
         proven.security.proven_bits,
     );
