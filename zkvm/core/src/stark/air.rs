@@ -9,8 +9,8 @@
 //!   (the verifier rebuilds them from the state chained across segments, see
 //!   `stark::verify_program`).
 //! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1` for every operation but ADD and
-//!   SUB (which the CPU row proves itself), ALU tables `-mult`; the shift and division tables
-//!   also send requests to the multiplier and comparator.
+//!   SUB (which the CPU row proves itself), ALU tables `-mult`; the division table also sends
+//!   requests to the multiplier and comparator.
 //! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
 //!   stores against the sub-word table.
 //! - `io` (kind, idx_lo, idx_hi, lo, hi): CPU syscalls against the public I/O table.

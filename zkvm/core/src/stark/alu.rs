@@ -2,8 +2,9 @@
 //! tuple `(op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi)` on the `alu` bus, once per row it holds.
 //!
 //! Inputs arrive range checked (they are register values, immediates or other tables' outputs),
-//! so a table only has to range check what it introduces itself. Shifts and divisions reuse the
-//! multiplier by sending their own `alu` requests, so each family stays small. ADD and SUB,
+//! so a table only has to range check what it introduces itself. Divisions reuse the multiplier
+//! and comparator by sending their own `alu` requests; shifts are a byte barrel shifter of
+//! their own rather than a product with `2^sh`, which cost a multiplier row per shift. ADD and SUB,
 //! which most instructions need (address arithmetic, BEQ/BNE), are done by the CPU row itself.
 
 use p3_air::{AirBuilder, WindowAccess};
@@ -27,10 +28,15 @@ columns!(
 );
 
 columns!(
-    /// SLL/SRL/SRA as products with `2^e`: SLL is `MUL(a, 2^sh)`, SRL `MULHU(a, 2^(32-sh))` and
-    /// SRA `MULHSU(a, 2^(32-sh))`; a right shift by 0 returns `a`. `e` has bits `e0..e4`, `w`
-    /// is `[e ≠ 0]`, `p01`, `p23` and `pw` build `2^(e mod 16)` from the bits.
-    shift { a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, e0, e1, e2, e3, e4, rest, w, inv, p01, p23, pw,
+    /// SLL/SRL/SRA as a barrel shifter on bytes. The amount `sh = b mod 32` has bits `e0..e4`
+    /// (`b_lo = sh + 32·rest`): each byte `a_i` of `a` is multiplied by `m = 2^r` (left) or
+    /// `2^(8-r)` (right), `r = sh mod 8`, and split into bytes `lo_i + 256·hi_i`; neighbouring
+    /// halves make the bytes shifted by `r`, which are then moved by `q = sh / 8` whole bytes
+    /// into `c0..c3`. `p01` and `p` build `2^r` from the bits, `e34 = e3·e4` makes the byte
+    /// move's selectors linear, `sign` is `a`'s top bit (SRA) and `top` the sign bits entering
+    /// the top byte.
+    shift { a0, a1, a2, a3, b_lo, b_hi, e0, e1, e2, e3, e4, rest, e34, p01, p, m,
+            lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3, sign, top, c0, c1, c2, c3,
             is_sll, is_srl, is_sra, mult }
 );
 
@@ -142,38 +148,68 @@ pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let l = row(b);
     let x = |i: usize| l[i].clone();
     let one = AB::Expr::ONE;
-    for col in [e0, e1, e2, e3, e4, w] {
+    for col in [e0, e1, e2, e3, e4, sign] {
         b.assert_bool(x(col));
     }
     let active = flags(b, &l, &[is_sll, is_srl, is_sra], mult);
-    let e = x(e0) + c::<AB>(2) * x(e1) + c::<AB>(4) * x(e2) + c::<AB>(8) * x(e3) + c::<AB>(16) * x(e4);
     let right = x(is_srl) + x(is_sra);
-    // b_lo = sh + 32·rest with rest < 2^11; sh = e for SLL and 32·w - e for right shifts, where
-    // w = [e ≠ 0] keeps sh in 0..32.
-    b.assert_zero(x(is_sll) * (x(b_lo) - e.clone() - c::<AB>(32) * x(rest)));
-    b.assert_zero(right.clone() * (x(b_lo) - c::<AB>(32) * x(w) + e.clone() - c::<AB>(32) * x(rest)));
+    // b_lo = sh + 32·rest with rest < 2^11.
+    let sh = x(e0) + c::<AB>(2) * x(e1) + c::<AB>(4) * x(e2) + c::<AB>(8) * x(e3) + c::<AB>(16) * x(e4);
+    b.assert_zero(active.clone() * (x(b_lo) - sh - c::<AB>(32) * x(rest)));
     send(b, "r16", vec![x(rest)], active.clone());
     send(b, "r16", vec![x(rest) + c::<AB>((1 << 16) - (1 << 11))], active.clone());
-    b.assert_zero(x(w) - e.clone() * x(inv));
-    b.assert_zero(e * (one.clone() - x(w)));
-    // pw = 2^(e mod 16), the power sits in the high limb when e4 is set. Only active rows
-    // need it (padding rows are all zero).
-    let act = active.clone();
-    b.assert_zero(act.clone() * (x(p01) - (one.clone() + x(e0)) * (one.clone() + c::<AB>(3) * x(e1))));
-    b.assert_zero(
-        act.clone() * (x(p23) - (one.clone() + c::<AB>(15) * x(e2)) * (one.clone() + c::<AB>(255) * x(e3))),
-    );
-    b.assert_zero(act * (x(pw) - x(p01) * x(p23)));
-    let pow_lo = (one.clone() - x(e4)) * x(pw);
-    let pow_hi = x(e4) * x(pw);
-    let mul_op = op_of::<AB>(&l, &[(is_sll, Op::Mul), (is_srl, Op::Mulhu), (is_sra, Op::Mulhsu)]);
-    let uses_mul = x(is_sll) + x(w) * right.clone();
-    send(b, "alu", vec![mul_op, x(a_lo), x(a_hi), pow_lo, pow_hi, x(c_lo), x(c_hi)], uses_mul);
-    // A right shift by zero is the identity (2^32 is not a 32-bit multiplier).
-    b.assert_zero(right.clone() * (one.clone() - x(w)) * (x(c_lo) - x(a_lo)));
-    b.assert_zero(right * (one - x(w)) * (x(c_hi) - x(a_hi)));
+    // p = 2^r; m = p for SLL and 256 / p for right shifts.
+    b.assert_zero(active.clone() * (x(p01) - (one.clone() + x(e0)) * (one.clone() + c::<AB>(3) * x(e1))));
+    b.assert_zero(active.clone() * (x(p) - x(p01) * (one.clone() + c::<AB>(15) * x(e2))));
+    b.assert_zero(x(is_sll) * (x(m) - x(p)));
+    b.assert_zero(right.clone() * (x(m) * x(p) - c::<AB>(256)));
+    // a_i·m < 2^16 splits into unique bytes.
+    for i in 0..4 {
+        b.assert_zero(x(a0 + i) * x(m) - x(lo0 + i) - c::<AB>(256) * x(hi0 + i));
+    }
+    for (hi, lo) in [(a1, a0), (a3, a2), (hi0, lo0), (hi1, lo1), (hi2, lo2), (hi3, lo3)] {
+        send(b, "pair", vec![x(hi), x(lo)], active.clone());
+    }
+    // SRA fills with a's top bit, the others with zeros.
+    sign8(b, x(a3), x(sign), x(is_sra));
+    b.assert_zero((one.clone() - x(is_sra)) * x(sign));
+    b.assert_zero(x(top) - x(sign) * (c::<AB>(256) - x(m)));
+    let fill = c::<AB>(255) * x(sign);
+    // Bytes shifted by r: left s_k = lo_k + hi_(k-1), right t_k = hi_k + lo_(k+1) (the top
+    // byte takes `top`, bytes beyond it are `fill`).
+    let s_byte = |k: usize| x(lo0 + k) + if k > 0 { x(hi0 + k - 1) } else { AB::Expr::ZERO };
+    let t_byte = |k: usize| match k {
+        0..=2 => x(hi0 + k) + x(lo0 + k + 1),
+        3 => x(hi3) + x(top),
+        _ => fill.clone(),
+    };
+    // One-hot byte move q = e3 + 2·e4, linear in e3, e4 and e34.
+    let z = [one.clone() - x(e3) - x(e4) + x(e34), x(e3) - x(e34), x(e4) - x(e34), x(e34)];
+    b.assert_zero(x(e34) - x(e3) * x(e4));
+    for k in 0..4 {
+        let left = (0..=k).fold(AB::Expr::ZERO, |acc, q| acc + z[q].clone() * s_byte(k - q));
+        let right_k = (0..4).fold(AB::Expr::ZERO, |acc, q| acc + z[q].clone() * t_byte(k + q));
+        b.assert_zero(x(is_sll) * (x(c0 + k) - left));
+        b.assert_zero(right.clone() * (x(c0 + k) - right_k));
+    }
     let op = op_of::<AB>(&l, &[(is_sll, Op::Sll), (is_srl, Op::Srl), (is_sra, Op::Sra)]);
-    provide(b, "alu", vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), x(c_lo), x(c_hi)], x(mult));
+    let fields = vec![
+        op,
+        limb::<AB>(x(a0), x(a1)),
+        limb::<AB>(x(a2), x(a3)),
+        x(b_lo),
+        x(b_hi),
+        limb::<AB>(x(c0), x(c1)),
+        limb::<AB>(x(c2), x(c3)),
+    ];
+    provide(b, "alu", fields, x(mult));
+}
+
+/// Sends the lookups proving `byte = 128·s + rest` with `rest < 128`, when `en`.
+fn sign8<AB: InteractionBuilder<F = Val>>(b: &mut AB, byte: AB::Expr, s: AB::Expr, en: AB::Expr) {
+    let rest = byte - c::<AB>(128) * s;
+    send(b, "pair", vec![AB::Expr::ZERO, rest.clone()], en.clone());
+    send(b, "pair", vec![AB::Expr::ZERO, rest + c::<AB>(128)], en);
 }
 
 pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -186,11 +222,8 @@ pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // Only the high word of a signed operand depends on its sign.
     b.assert_zero(x(sa) * (x(is_mul) + x(is_mulhu)));
     b.assert_zero(x(sb) * (AB::Expr::ONE - x(is_mulh)));
-    for (top, s, en) in [(a3, sa, x(is_mulh) + x(is_mulhsu)), (b3, sb, x(is_mulh))] {
-        let rest = x(top) - c::<AB>(128) * x(s);
-        send(b, "pair", vec![AB::Expr::ZERO, rest.clone()], en.clone());
-        send(b, "pair", vec![AB::Expr::ZERO, rest + c::<AB>(128)], en);
-    }
+    sign8(b, x(a3), x(sa), x(is_mulh) + x(is_mulhsu));
+    sign8(b, x(b3), x(sb), x(is_mulh));
     for (hi, lo) in [(a1, a0), (a3, a2), (b1, b0), (b3, b2), (p1, p0), (p3, p2), (p5, p4), (p7, p6)] {
         send(b, "pair", vec![x(hi), x(lo)], active.clone());
     }
@@ -411,45 +444,43 @@ impl AluTrace {
     fn shift(&mut self, op: Op, a: u32, b: u32, out: u32, rc: &mut RangeCount) {
         use shift::*;
         let sh = b & 31;
-        let e = if op == Op::Sll { sh } else { (32 - sh) & 31 };
         let rest_v = (b & 0xffff) >> 5;
-        let pw_v = 1u32 << (e & 15);
-        let p01_v = 1 << (e & 3);
-        let p23_v = 1 << (e & 12);
-        {
-            let r = self.new_row(2);
-            put_limbs(r, a_lo, a_hi, a);
-            put_limbs(r, b_lo, b_hi, b);
-            put_limbs(r, c_lo, c_hi, out);
-            for k in 0..5 {
-                r[e0 + k] = v((e >> k) & 1);
-            }
-            r[rest] = v(rest_v);
-            r[w] = Val::from_bool(e != 0);
-            if e != 0 {
-                r[inv] = v(e).inverse();
-            }
-            r[p01] = v(p01_v);
-            r[p23] = v(p23_v);
-            r[pw] = v(pw_v);
-            r[match op {
-                Op::Sll => is_sll,
-                Op::Srl => is_srl,
-                _ => is_sra,
-            }] = Val::ONE;
-            r[mult] = Val::ONE;
+        let p_v = 1u32 << (sh & 7);
+        let m_v = if op == Op::Sll { p_v } else { 256 / p_v };
+        let sign_v = u32::from(op == Op::Sra && (a as i32) < 0);
+        let r = self.new_row(2);
+        put_bytes(r, a0, a);
+        put_limbs(r, b_lo, b_hi, b);
+        for k in 0..5 {
+            r[e0 + k] = v((sh >> k) & 1);
+        }
+        r[rest] = v(rest_v);
+        r[e34] = v((sh >> 3) & (sh >> 4) & 1);
+        r[p01] = v(1 << (sh & 3));
+        r[p] = v(p_v);
+        r[m] = v(m_v);
+        for (i, byte) in a.to_le_bytes().into_iter().enumerate() {
+            let prod = u32::from(byte) * m_v;
+            r[lo0 + i] = v(prod & 0xff);
+            r[hi0 + i] = v(prod >> 8);
+            rc.pair(prod >> 8, prod & 0xff);
+        }
+        r[sign] = v(sign_v);
+        r[top] = v(sign_v * (256 - m_v));
+        put_bytes(r, c0, out);
+        r[match op {
+            Op::Sll => is_sll,
+            Op::Srl => is_srl,
+            _ => is_sra,
+        }] = Val::ONE;
+        r[mult] = Val::ONE;
+        rc.pair(a >> 8 & 0xff, a & 0xff);
+        rc.pair(a >> 24, a >> 16 & 0xff);
+        if op == Op::Sra {
+            rc.sign8(a >> 24);
         }
         rc.r16(rest_v);
         rc.r16(rest_v + (1 << 16) - (1 << 11));
-        if op == Op::Sll || e != 0 {
-            let mul_op = match op {
-                Op::Sll => Op::Mul,
-                Op::Srl => Op::Mulhu,
-                _ => Op::Mulhsu,
-            };
-            let got = self.call(mul_op, a, 1 << e, rc);
-            debug_assert_eq!(got, out);
-        }
     }
 
     fn mul(&mut self, op: Op, a: u32, b: u32, rc: &mut RangeCount) {
