@@ -10,7 +10,8 @@ use nexus_zkvm::stark::air::{Table, cpu};
 use nexus_zkvm::stark::config::{PARAMS_V3, Val};
 use nexus_zkvm::stark::trace::generate;
 use nexus_zkvm::stark::{
-    Proof, ProveError, VerifyError, prove_program_segmented, prove_segment, prove_witnesses, verify_program,
+    MIN_LOG_SEGMENT, Proof, ProveError, VerifyError, prove_program_segmented, prove_segment, prove_witnesses,
+    verify_program,
 };
 use p3_field::PrimeCharacteristicRing;
 
@@ -191,9 +192,13 @@ fn executions_ending_at_and_just_after_a_segment_boundary_prove() {
     let proven = prove_program_segmented(&program, &input(10), LOG_SEGMENT, &mut |_, _| {}).expect("proves");
     assert_eq!(proven.proof.segments.len(), 1);
     verify_program(&program, &input(10), &expected(10), EXIT, &proven.proof).expect("verifies");
+    let shortest =
+        prove_program_segmented(&program, &input(10), MIN_LOG_SEGMENT, &mut |_, _| {}).expect("proves");
+    assert!(shortest.proof.segments.len() > 1);
+    verify_program(&program, &input(10), &expected(10), EXIT, &shortest.proof).expect("verifies");
     assert!(matches!(
-        prove_program_segmented(&program, &input(10), 2, &mut |_, _| {}),
-        Err(ProveError::SegmentLength(2))
+        prove_program_segmented(&program, &input(10), MIN_LOG_SEGMENT - 1, &mut |_, _| {}),
+        Err(ProveError::SegmentLength(l)) if l == MIN_LOG_SEGMENT - 1
     ));
     assert!(matches!(
         prove_program_segmented(&program, &input(10), 22, &mut |_, _| {}),

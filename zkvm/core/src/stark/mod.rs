@@ -51,8 +51,9 @@ pub const MAX_LOG_CPU_HEIGHT: usize = 21;
 pub const MAX_LOG_HEIGHT: usize = 24;
 /// Default segment length: 2^20 cycles.
 pub const DEFAULT_LOG_SEGMENT: usize = 20;
-/// Smallest segment length accepted (a non-final segment fills its CPU table exactly).
-pub const MIN_LOG_SEGMENT: usize = 3;
+/// Smallest segment length accepted: a non-final segment fills its CPU table exactly, and no
+/// table is shorter than `trace::MIN_HEIGHT`.
+pub const MIN_LOG_SEGMENT: usize = trace::MIN_HEIGHT.trailing_zeros() as usize;
 
 /// A proof that a program, run on a public input, produced a public output and exit code: one
 /// STARK per segment, chained by the boundary data each segment carries.
