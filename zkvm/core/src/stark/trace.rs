@@ -58,7 +58,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     match i.op {
         op if op.is_alu() => {
             r[cpu::f_alu] = Val::ONE;
-            r[cpu::alu_op] = f(op as u32);
             set_imm(&mut r, i.use_imm);
             r[cpu::writes_rd] = writes;
         }
@@ -76,27 +75,19 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         }
         Op::Jalr => {
             r[cpu::f_jalr] = Val::ONE;
-            r[cpu::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
             (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
             r[cpu::writes_rd] = writes;
         }
         op if op.is_branch() => {
             r[cpu::f_branch] = Val::ONE;
-            let (alu_op, eq) = match op {
-                Op::Beq | Op::Bne => (Op::Sub, true),
-                Op::Blt | Op::Bge => (Op::Slt, false),
-                _ => (Op::Sltu, false),
-            };
-            r[cpu::alu_op] = f(alu_op as u32);
-            r[cpu::eqtype] = Val::from_bool(eq);
+            r[cpu::eqtype] = Val::from_bool(matches!(op, Op::Beq | Op::Bne));
             r[cpu::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
             r[cpu::target] = f(pc.wrapping_add(i.imm));
         }
         op if op.is_load() || op.is_store() => {
             r[cpu::f_load] = Val::from_bool(op.is_load());
             r[cpu::f_store] = Val::from_bool(op.is_store());
-            r[cpu::alu_op] = f(Op::Add as u32);
             set_imm(&mut r, true);
             if op.is_load() {
                 r[cpu::writes_rd] = writes;
@@ -112,12 +103,25 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         }
         _ => {} // fence: falls through to pc + 4 and touches nothing
     }
+    let call = alu_call(i.op);
+    r[cpu::alu_op] = call.map_or(Val::ZERO, |op| f(op as u32));
     // The ADD and SUB calls the CPU does itself rather than through the `alu` bus.
-    let alu_en =
-        [cpu::f_alu, cpu::f_jalr, cpu::f_branch, cpu::f_load, cpu::f_store].iter().any(|&c| r[c] == Val::ONE);
-    r[cpu::op_add] = Val::from_bool(alu_en && r[cpu::alu_op] == f(Op::Add as u32));
-    r[cpu::op_sub] = Val::from_bool(alu_en && r[cpu::alu_op] == f(Op::Sub as u32));
+    r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
+    r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
     r
+}
+
+/// The ALU operation an instruction needs: its own (ALU instructions), the address sum (JALR,
+/// loads, stores) or the comparison (branches).
+fn alu_call(op: Op) -> Option<Op> {
+    match op {
+        op if op.is_alu() => Some(op),
+        op if op == Op::Jalr || op.is_load() || op.is_store() => Some(Op::Add),
+        Op::Beq | Op::Bne => Some(Op::Sub),
+        Op::Blt | Op::Bge => Some(Op::Slt),
+        Op::Bltu | Op::Bgeu => Some(Op::Sltu),
+        _ => None,
+    }
 }
 
 /// Width of an instruction's decoded fields.
@@ -455,14 +459,7 @@ fn segment(
         let operand = if is(cpu::use_imm) { i.imm } else { bv };
 
         // ALU call: the operation itself, address arithmetic, or a branch comparison.
-        let alu_op = match i.op {
-            op if op.is_alu() => Some(op),
-            op if op == Op::Jalr || op.is_load() || op.is_store() => Some(Op::Add),
-            Op::Beq | Op::Bne => Some(Op::Sub),
-            Op::Blt | Op::Bge => Some(Op::Slt),
-            Op::Bltu | Op::Bgeu => Some(Op::Sltu),
-            _ => None,
-        };
+        let alu_op = alu_call(i.op);
         let cval = alu_op.map(|op| match op {
             Op::Add | Op::Sub => own_add_sub(row, op, a, operand, &mut rc),
             _ => alu.call(op, a, operand, &mut rc),
