@@ -2,6 +2,7 @@
 //! keys, deploy, call, query, logs, files, key-value reads with proofs.
 
 mod anvil;
+mod child;
 mod client;
 mod cmd;
 mod cometbft;

@@ -28,7 +28,9 @@ async fn killed_validators_replay_catch_up_and_agree_and_two_down_halt_without_f
     let id = deployed.results[0].function.unwrap();
     let call = |nonce| signed(alice, nonce, 5_000_000, Msg::Call { function: id, input: vec![], value: 0 });
 
-    // One application killed: its cometbft follows it down; the other three go on.
+    // One application killed: its cometbft follows it down, even one frozen so that it cannot
+    // notice (the kernel kills it); the other three go on.
+    net.freeze_cometbft(3);
     net.kill_app(3);
     let h = net.max_height().await;
     let r = net.send_and_wait(1, call(1)).await;

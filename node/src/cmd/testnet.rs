@@ -63,6 +63,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for home in &homes {
         let log = std::fs::File::create(home.0.join("node.log"))?;
         let mut cmd = std::process::Command::new(&exe);
+        // A killed testnet must not leave its validators running; SIGTERM stops each cleanly.
+        crate::child::die_with_parent(&mut cmd, libc::SIGTERM);
         cmd.args(["validator", "start", "--home"]).arg(&home.0);
         if let Some(c) = &a.cometbft {
             cmd.arg("--cometbft").arg(c);

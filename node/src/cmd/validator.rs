@@ -216,8 +216,10 @@ pub fn start(a: StartArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// Starts cometbft; SIGKILLed when this process dies (its state is crash-safe, and a graceful
+/// stop without its application can hang). Called on the main thread, see `die_with_parent`.
 fn spawn_cometbft(bin: &Path, home: &Path, log_level: &str) -> anyhow::Result<Child> {
-    std::process::Command::new(bin)
+    crate::child::die_with_parent(&mut std::process::Command::new(bin), libc::SIGKILL)
         .args(["start", "--home", &home.to_string_lossy(), "--log_level", log_level])
         .stdin(Stdio::null())
         .spawn()

@@ -286,13 +286,20 @@ impl Network {
         String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.trim().parse().ok())
     }
 
-    /// SIGKILLs validator `i`'s application process and waits until its cometbft (which loses
-    /// its ABCI connection) is gone too.
+    /// SIGKILLs validator `i`'s application process and checks that its cometbft goes with it
+    /// (the kernel kills it: it must not linger, holding ports a restart needs).
     pub fn kill_app(&mut self, i: usize) {
         let mut child = self.validators[i].child.take().expect("validator is running");
         child.kill().unwrap();
         child.wait().unwrap();
-        self.wait_cometbft_gone(i);
+        self.wait_cometbft_gone(i, Duration::from_secs(3));
+    }
+
+    /// SIGSTOPs validator `i`'s cometbft: it can no longer react to anything, not even to losing
+    /// its application.
+    pub fn freeze_cometbft(&self, i: usize) {
+        let pid = self.cometbft_pid(i).expect("cometbft runs");
+        assert!(Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
     }
 
     /// SIGKILLs validator `i`'s cometbft; returns how the supervising process then exited.
@@ -318,7 +325,7 @@ impl Network {
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 self.validators[i].child = None;
-                self.wait_cometbft_gone(i);
+                self.wait_cometbft_gone(i, Duration::from_secs(30));
                 return Some(status);
             }
             if Instant::now() > deadline {
@@ -328,8 +335,8 @@ impl Network {
         }
     }
 
-    fn wait_cometbft_gone(&self, i: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    fn wait_cometbft_gone(&self, i: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
         while let Some(pid) = self.cometbft_pid(i) {
             assert!(
                 Instant::now() < deadline,
