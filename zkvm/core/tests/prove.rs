@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
-use nexus_zkvm::stark::config::PARAMS_V3;
+use nexus_zkvm::stark::config::PARAMS_V4;
 use nexus_zkvm::stark::trace::generate;
 use nexus_zkvm::stark::{
     MAX_LOG_CPU_HEIGHT, Proof, VerifyError, prove_program, prove_witnesses, verify_program,
@@ -268,7 +268,7 @@ fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
     let program = Program::from_elf(&sum_program()).expect("loads");
     let witness = generate(&program, &input(10), MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
     assert_eq!(witness.tables, [Table::Cpu, Table::Rom, Table::Boundary, Table::Io, Table::Range]);
-    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V3).expect("proves");
+    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V4).expect("proves");
     verify_program(&program, &input(10), &expected(10), 5, &proof).expect("verifies");
 
     // A table set with an unknown table, or without one every segment has, is refused.
@@ -292,7 +292,7 @@ fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
         bad.tables.remove(k);
         bad.traces.remove(k);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V3)
+            prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
                 .map(|proof| verify_program(&program, b"", &output, 0, &proof))
         }));
         assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a proof without the {table:?} table was accepted");
@@ -321,7 +321,7 @@ fn every_column_of_every_table_is_constrained() {
     let program = Program::from_elf(&elf).expect("loads");
     let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
     let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
-    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V3).expect("honest witness proves");
+    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V4).expect("honest witness proves");
     assert_eq!(witness.tables, Table::ALL, "the program uses every table");
     let cases: Vec<(usize, Table, usize, &str)> = witness
         .tables
@@ -356,7 +356,7 @@ fn every_column_of_every_table_is_constrained() {
                         row[col] += nexus_zkvm::stark::config::Val::ONE;
                     }
                     let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V3)
+                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
                             .map(|proof| verify_program(&program, b"", &output, 0, &proof))
                     }));
                     if let Ok(Ok(Ok(()))) = outcome {

@@ -7,11 +7,11 @@ mod common;
 use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::{Table, cpu};
-use nexus_zkvm::stark::config::{PARAMS_V3, Val};
-use nexus_zkvm::stark::trace::generate;
+use nexus_zkvm::stark::config::{PARAMS_V4, Val};
+use nexus_zkvm::stark::trace::{MIN_LOG_TAIL_SPLIT, generate, segment_plan};
 use nexus_zkvm::stark::{
-    MIN_LOG_SEGMENT, Proof, ProveError, VerifyError, prove_program_segmented, prove_segment, prove_witnesses,
-    verify_program,
+    MIN_LOG_SEGMENT, Proof, ProveError, VerifyError, prove_program_planned, prove_program_segmented,
+    prove_segment, prove_witnesses, verify_program,
 };
 use p3_field::PrimeCharacteristicRing;
 
@@ -206,6 +206,56 @@ fn executions_ending_at_and_just_after_a_segment_boundary_prove() {
     ));
 }
 
+#[test]
+fn a_short_rest_is_split_so_that_less_is_padded() {
+    let plan = |cycles| segment_plan(cycles, 20, MIN_LOG_TAIL_SPLIT);
+    const M: usize = 1 << 20;
+    // keccak ×10 fills 66% of 2^19 rows: 2^18 + 2^17 rows instead.
+    assert_eq!(plan(345_335), [M / 4, M / 8]);
+    // fib(100000) fills 95%: one segment, as before.
+    assert_eq!(plan(500_267), [M / 2]);
+    // merge sort: a whole segment, then its 563k-cycle rest in 2^19 + 2^16 rows, not 2^20.
+    assert_eq!(plan(1_611_970), [M, M / 2, M / 16]);
+    assert_eq!(plan(1 << 20), [M]);
+    assert_eq!(plan((1 << 20) + 1), [M, 1]);
+    assert_eq!(plan(5_676_875), [M, M, M, M, M, M / 2]);
+    // Short runs are never split: a segment's fixed cost would eat the saving.
+    assert_eq!(plan(100_000), [1 << 17]);
+    assert_eq!(plan(1), [1]);
+}
+
+#[test]
+fn segments_of_different_lengths_chain_and_verify() {
+    let elf = memory_loop_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    // A run whose rest after 2^10-cycle segments fills at most 3/4 of its padded height, split
+    // from 2^8 rows up: lengths 2^10…, 2^9, then a shorter last one.
+    let plan = |cycles| segment_plan(cycles, LOG_SEGMENT, 8);
+    let n = (300..1000)
+        .find(|&n| {
+            let rest = cycles(&elf, n) % (1 << LOG_SEGMENT);
+            rest > 512 && rest < 700
+        })
+        .expect("some n leaves such a rest");
+    let lengths = plan(cycles(&elf, n));
+    assert!(lengths.len() >= 3 && lengths[lengths.len() - 2] == 512, "{lengths:?}");
+    let proven = prove_program_planned(&program, &input(n), &plan, &mut |_, _| {}).expect("proves");
+    assert_eq!(proven.proof.segments.len(), lengths.len());
+    let proof = copy(&proven.proof);
+    verify_program(&program, &input(n), &expected(n), EXIT, &proof).expect("verifies");
+    // Swapping the 2^9 segment with its 2^10 neighbour breaks the chain.
+    let mut swapped = copy(&proof);
+    let k = lengths.len() - 2;
+    swapped.segments.swap(k - 1, k);
+    assert!(verify_program(&program, &input(n), &expected(n), EXIT, &swapped).is_err());
+    // Lengths that are not powers of two, leave a short non-final segment or do not cover the
+    // run are refused before anything is proven.
+    for bad in [vec![1000, 4096], vec![32, 4096], vec![1024]] {
+        let refused = prove_program_planned(&program, &input(n), &|_| bad.clone(), &mut |_, _| {});
+        assert!(matches!(refused, Err(ProveError::SegmentPlan(..))), "{bad:?}");
+    }
+}
+
 /// An edit of one CPU row.
 type RowEdit = dyn Fn(&mut [Val]);
 
@@ -218,7 +268,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     let n = 300;
     let witnesses = generate(&program, &input(n), LOG_SEGMENT, 1 << 20).expect("traces");
     assert!(witnesses.len() >= 2);
-    let honest = prove_witnesses(&program, &witnesses, &PARAMS_V3).expect("proves");
+    let honest = prove_witnesses(&program, &witnesses, &PARAMS_V4).expect("proves");
     verify_program(&program, &input(n), &expected(n), EXIT, &honest).expect("verifies");
     let last = (1 << LOG_SEGMENT) - 1;
     let edits: [(&str, &RowEdit); 3] = [
@@ -234,7 +284,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
         let cpu_trace = &mut bad.traces[bad.tables.iter().position(|&t| t == Table::Cpu).expect("cpu")];
         let width = cpu_trace.width;
         edit(&mut cpu_trace.values[last * width..(last + 1) * width]);
-        let outcome = std::panic::catch_unwind(|| prove_segment(&program, &bad, &PARAMS_V3));
+        let outcome = std::panic::catch_unwind(|| prove_segment(&program, &bad, &PARAMS_V4));
         if let Ok(Ok(segment)) = outcome {
             let mut proof = copy(&honest);
             proof.segments[0] = segment;
@@ -248,7 +298,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     // that segment's own STARK.
     let mut wrong_end = witnesses[0].clone();
     wrong_end.facts.end_pc += 4;
-    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_end, &PARAMS_V3)) {
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_end, &PARAMS_V4)) {
         let mut proof = copy(&honest);
         proof.segments[0] = segment;
         assert!(matches!(
@@ -258,7 +308,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     }
     let mut wrong_start = witnesses[1].clone();
     wrong_start.facts.start_pc += 4;
-    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_start, &PARAMS_V3)) {
+    if let Ok(Ok(segment)) = std::panic::catch_unwind(|| prove_segment(&program, &wrong_start, &PARAMS_V4)) {
         let mut proof = copy(&honest);
         proof.segments[1] = segment;
         assert!(matches!(

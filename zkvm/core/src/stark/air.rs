@@ -8,12 +8,17 @@
 //!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
 //!   (the verifier rebuilds them from the state chained across segments, see
 //!   `stark::verify_program`).
-//! - `alu` (op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1` for every operation but ADD and
-//!   SUB (which the CPU row proves itself), ALU tables `-mult`; the division table also sends
-//!   requests to the multiplier and comparator.
-//! - `sub` (op, off, word_lo, word_hi, rs2_lo, v_lo, v_hi): CPU byte/halfword loads and
-//!   stores against the sub-word table.
-//! - `io` (kind, idx_lo, idx_hi, lo, hi): CPU syscalls against the public I/O table.
+//! - `op` (tag, six fields): everything a CPU row asks of another table, told apart by the tag:
+//!   - ALU operations (tag = the `Op`; fields a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1` for
+//!     every operation but ADD and SUB (which the CPU row proves itself), ALU tables `-mult`;
+//!     the division table also sends requests to the multiplier and comparator;
+//!   - byte and halfword loads and stores (tag = the `Op`; fields off, word_lo, word_hi,
+//!     rs2_lo, v_lo, v_hi) against the sub-word table;
+//!   - syscalls (tag = an [`io_kind`]; fields idx_lo, idx_hi, lo, hi, 0, 0) against the public
+//!     I/O table.
+//!
+//!   A row makes at most one of these requests, so the CPU sends them as one exclusive group
+//!   (one LogUp column instead of three; the selectors are zero on padding rows).
 //! - `r16` (x): 16-bit range check; `pair` (hi, lo): two bytes (`(0, v)` checks one byte);
 //!   `byte` (a, b, a & b, a ^ b): the bitwise relation of two bytes. All three against the
 //!   range table, whose row `x = 256·hi + lo` (built from the bits of `hi` and `lo`) serves
@@ -43,22 +48,28 @@ pub use super::subword::subword;
 /// Memory-argument address of register 0; data word addresses are below it.
 pub const REG_BASE: u32 = 1 << 29;
 
-/// I/O message kinds.
+/// I/O message kinds: `op` bus tags above every `Op` (ALU and sub-word tags).
 pub mod io_kind {
     /// `READ_INPUT`: (index, word).
-    pub const INPUT: u32 = 1;
+    pub const INPUT: u32 = 0x100;
     /// `WRITE_OUTPUT`: (index, word).
-    pub const OUTPUT: u32 = 2;
+    pub const OUTPUT: u32 = 0x101;
     /// `HALT`: (0, exit code).
-    pub const EXIT: u32 = 3;
+    pub const EXIT: u32 = 0x102;
+    const _: () = assert!(crate::isa::NUM_OPS <= INPUT as usize);
 }
+
+/// The bus of every request a CPU row makes to another table (see the module doc).
+pub(crate) const OP: &str = "op";
+/// Fields of an `op` message, the tag included.
+pub(crate) const OP_MSG: usize = 7;
 
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
         is_real, clk,
         // Decoded instruction (`DECODED`), checked against the ROM.
-        pc, alu_op, use_imm, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
+        pc, alu_op, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
         op_add, op_sub, mem_op, f_sub,
         // Carries of the CPU's own ADD/SUB.
@@ -101,10 +112,9 @@ pub const ROM_FIELDS: [usize; 11] = [
 ];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of fifteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of fourteen halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique.
-pub const FLAGS: [usize; 15] = [
-    cpu::use_imm,
+pub const FLAGS: [usize; 14] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -391,40 +401,46 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // The instruction at pc is the ROM's.
     send(b, "rom", rom_message(x), real.clone());
+    // Padding rows have no decoded flags (booleans summing to zero are all zero), so requests
+    // and accesses can be selected by the flags alone.
+    let flagged = [
+        cpu::f_alu,
+        cpu::f_jalr,
+        cpu::f_branch,
+        cpu::f_load,
+        cpu::f_store,
+        cpu::f_ecall,
+        cpu::writes_rd,
+        cpu::op_add,
+        cpu::op_sub,
+        cpu::f_sub,
+    ];
+    b.assert_zero((one.clone() - real.clone()) * flagged.into_iter().map(x).sum::<AB::Expr>());
 
-    // ALU call: (op, rs1, rs2 or imm, result).
-    let use_imm = x(cpu::use_imm);
-    let opnd_lo = use_imm.clone() * x(cpu::imm_lo) + (one.clone() - use_imm.clone()) * x(cpu::b_lo);
-    let opnd_hi = use_imm.clone() * x(cpu::imm_hi) + (one.clone() - use_imm) * x(cpu::b_hi);
-    let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
+    // The second ALU operand. The ROM leaves `imm` zero where rs2 is read and reads x0 (zero)
+    // as rs2 where `imm` is used, so `imm + b` is it, except for stores (rs2 is the value
+    // stored, the address is `rs1 + imm`).
+    let opnd_lo = x(cpu::imm_lo) + x(cpu::b_lo);
+    let opnd_hi = x(cpu::imm_hi) + x(cpu::b_hi);
     let own = x(cpu::op_add) + x(cpu::op_sub);
-    send(
-        b,
-        "alu",
-        vec![
-            x(cpu::alu_op),
-            x(cpu::a_lo),
-            x(cpu::a_hi),
-            opnd_lo.clone(),
-            opnd_hi.clone(),
-            x(cpu::c_lo),
-            x(cpu::c_hi),
-        ],
-        real.clone() * (alu_en - own.clone()),
-    );
     // ADD (`a + opnd = c + 2^32·k1`) and SUB (`c + opnd = a + 2^32·k1`) right here, limb by
     // limb with carry `k0`: most instructions need one, and a table row costs more than this.
     // With 16-bit limbs and boolean carries, each result limb is unique.
+    let not_store = one.clone() - x(cpu::f_store);
+    let own_lo = x(cpu::imm_lo) + not_store.clone() * x(cpu::b_lo);
+    let own_hi = x(cpu::imm_hi) + not_store * x(cpu::b_hi);
     let add = x(cpu::op_add);
     let sub = x(cpu::op_sub);
-    b.assert_zero(add.clone() * (x(cpu::a_lo) + opnd_lo.clone() - x(cpu::c_lo) - two16.clone() * x(cpu::k0)));
+    b.assert_zero(add.clone() * (x(cpu::a_lo) + own_lo.clone() - x(cpu::c_lo) - two16.clone() * x(cpu::k0)));
     b.assert_zero(
-        add * (x(cpu::a_hi) + opnd_hi.clone() + x(cpu::k0) - x(cpu::c_hi) - two16.clone() * x(cpu::k1)),
+        add * (x(cpu::a_hi) + own_hi.clone() + x(cpu::k0) - x(cpu::c_hi) - two16.clone() * x(cpu::k1)),
     );
-    b.assert_zero(sub.clone() * (x(cpu::c_lo) + opnd_lo - x(cpu::a_lo) - two16.clone() * x(cpu::k0)));
-    b.assert_zero(sub * (x(cpu::c_hi) + opnd_hi + x(cpu::k0) - x(cpu::a_hi) - two16.clone() * x(cpu::k1)));
-    send(b, "r16", vec![x(cpu::c_lo)], real.clone() * own.clone());
-    send(b, "r16", vec![x(cpu::c_hi)], real.clone() * own);
+    b.assert_zero(sub.clone() * (x(cpu::c_lo) + own_lo - x(cpu::a_lo) - two16.clone() * x(cpu::k0)));
+    b.assert_zero(sub * (x(cpu::c_hi) + own_hi + x(cpu::k0) - x(cpu::a_hi) - two16.clone() * x(cpu::k1)));
+    // Loads and stores need `c_hi < 2^15` (the address is below 2^31), the others `< 2^16`.
+    let ls = x(cpu::f_load) + x(cpu::f_store);
+    send(b, "r16", vec![x(cpu::c_lo)], own.clone());
+    send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15) * ls.clone()], own);
 
     // The value written to rd.
     for (r, cc, k, m, bb) in [
@@ -468,31 +484,23 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // Data memory slot: loads/stores address word `c / 4` (c < 2^31, byte offset `off`, zero
     // for word accesses); syscalls read a1.
-    let ls = x(cpu::f_load) + x(cpu::f_store);
     b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * x(cpu::q_lo) - x(cpu::off)));
     b.assert_zero((one.clone() - x(cpu::f_sub)) * x(cpu::off));
     b.assert_zero(ls.clone() * (x(cpu::mem_addr) - x(cpu::q_lo) - c::<AB>(1 << 14) * x(cpu::c_hi)));
     b.assert_zero(x(cpu::f_ecall) * (x(cpu::mem_addr) - c::<AB>(REG_BASE + 11)));
     // `q_lo < 2^16` suffices: `c_lo` (range checked by the CPU's ADD) and `off` (0 here, or
     // one-hot in the sub-word table) are small, so `4·q_lo + off = c_lo` holds over the
-    // integers and `q_lo < 2^14`. `c_hi < 2^15` keeps the address below 2^31.
-    let ls_real = real.clone() * ls;
-    send(b, "r16", vec![x(cpu::q_lo)], ls_real.clone());
-    send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15)], ls_real);
-    for (nw, p, bb) in [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi)] {
+    // integers and `q_lo < 2^14`.
+    send(b, "r16", vec![x(cpu::q_lo)], ls);
+    for (nw, p, bb, r) in
+        [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo, cpu::r_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi, cpu::r_hi)]
+    {
         b.assert_zero((x(cpu::f_load) + x(cpu::f_ecall)) * (x(nw) - x(p)));
         b.assert_zero(x(cpu::f_store) * (one.clone() - x(cpu::f_sub)) * (x(nw) - x(bb)));
+        // A store writes no register; pinning its `r` to the old word lets `r + mn - mp` name
+        // the sub-word table's value for loads (mn = mp) and stores (r = mp) alike.
+        b.assert_zero(x(cpu::f_store) * (x(r) - x(p)));
     }
-    // Byte and halfword accesses: the sub-word table relates the word, offset and rs2 to the
-    // loaded value (into rd) or the stored word (into memory).
-    let v_lo = x(cpu::f_load) * x(cpu::r_lo) + x(cpu::f_store) * x(cpu::mn_lo);
-    let v_hi = x(cpu::f_load) * x(cpu::r_hi) + x(cpu::f_store) * x(cpu::mn_hi);
-    send(
-        b,
-        "sub",
-        vec![x(cpu::mem_op), x(cpu::off), x(cpu::mp_lo), x(cpu::mp_hi), x(cpu::b_lo), v_lo, v_hi],
-        real.clone() * x(cpu::f_sub),
-    );
 
     // Syscalls: exactly one selector on ecall rows, matching a7 (= rs1's value).
     let sys = x(cpu::s_halt) + x(cpu::s_debug) + x(cpu::s_read) + x(cpu::s_write);
@@ -506,25 +514,42 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
                 - c::<AB>(crate::emu::syscall::WRITE_OUTPUT) * x(cpu::s_write)),
     );
     b.assert_zero(x(cpu::f_ecall) * x(cpu::a_hi));
-    // One `io` message for the three proven syscalls (at most one selector is set):
-    // READ_INPUT (input, index a0, the word written to a0), WRITE_OUTPUT (output, index a0,
-    // a1 read through the data slot) and HALT (exit, 0, code a0).
-    let (rd_, wr, halt) = (x(cpu::s_read), x(cpu::s_write), x(cpu::s_halt));
-    let indexed = rd_.clone() + wr.clone();
-    let value = |r: usize, m: usize, bb: usize| rd_.clone() * x(r) + wr.clone() * x(m) + halt.clone() * x(bb);
-    send(
-        b,
-        "io",
-        vec![
-            rd_.clone() * c::<AB>(io_kind::INPUT)
-                + wr.clone() * c::<AB>(io_kind::OUTPUT)
-                + halt.clone() * c::<AB>(io_kind::EXIT),
-            indexed.clone() * x(cpu::b_lo),
-            indexed * x(cpu::b_hi),
-            value(cpu::r_lo, cpu::mp_lo, cpu::b_lo),
-            value(cpu::r_hi, cpu::mp_hi, cpu::b_hi),
-        ],
-        real.clone() * (rd_ + wr + halt),
+    // Every request to another table, at most one per row (see the module doc): the ALU call
+    // (an operation other than the CPU's own ADD/SUB), the sub-word access (the table relates
+    // the word, offset and rs2 to the loaded value or the stored word), READ_INPUT (index a0,
+    // the word written to a0), WRITE_OUTPUT (index a0, a1 read through the data slot) and HALT
+    // (exit code a0).
+    let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
+    let z0 = || AB::Expr::ZERO;
+    let io = |kind: u32, idx: [AB::Expr; 2], val: [usize; 2]| {
+        let [i_lo, i_hi] = idx;
+        vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1]), z0(), z0()]
+    };
+    let b_idx = || [x(cpu::b_lo), x(cpu::b_hi)];
+    let requests = vec![
+        (
+            alu_en - x(cpu::op_add) - x(cpu::op_sub),
+            vec![x(cpu::alu_op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
+        ),
+        (
+            x(cpu::f_sub),
+            vec![
+                x(cpu::mem_op),
+                x(cpu::off),
+                x(cpu::mp_lo),
+                x(cpu::mp_hi),
+                x(cpu::b_lo),
+                x(cpu::r_lo) + x(cpu::mn_lo) - x(cpu::mp_lo),
+                x(cpu::r_hi) + x(cpu::mn_hi) - x(cpu::mp_hi),
+            ],
+        ),
+        (x(cpu::s_read), io(io_kind::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
+        (x(cpu::s_write), io(io_kind::OUTPUT, b_idx(), [cpu::mp_lo, cpu::mp_hi])),
+        (x(cpu::s_halt), io(io_kind::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
+    ];
+    b.push_exclusive_interaction(
+        OP,
+        requests.into_iter().map(|(flag, fields)| (flag, Count::bounded(AB::Expr::ONE, 1), fields)),
     );
 
     // Memory accesses at timestamps 4·clk + 1..4: rs1, rs2, data slot, rd.
@@ -550,14 +575,14 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
             (cpu::mp_lo, cpu::mp_hi),
             (cpu::mn_lo, cpu::mn_hi),
             (cpu::dm_lo, cpu::dm_hi),
-            real.clone() * (x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall)),
+            x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall),
         ),
         (
             reg(cpu::rd),
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
             (cpu::dd_lo, cpu::dd_hi),
-            real.clone() * x(cpu::writes_rd),
+            x(cpu::writes_rd),
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {
@@ -608,7 +633,9 @@ fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
     let mult: AB::Expr = b.main().current_slice()[io_main::mult].into();
     b.assert_zero((AB::Expr::ONE - p[io::free].clone()) * (mult.clone() - p[io::fixed].clone()));
-    provide(b, "io", p[io::kind..=io::hi].to_vec(), mult);
+    let mut fields = p[io::kind..=io::hi].to_vec();
+    fields.resize(OP_MSG, AB::Expr::ZERO);
+    provide(b, OP, fields, mult);
 }
 
 fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {

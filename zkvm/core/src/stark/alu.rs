@@ -1,5 +1,5 @@
 //! The ALU tables: each proves `op(a, b) = c` for its family of operations and provides the
-//! tuple `(op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi)` on the `alu` bus, once per row it holds.
+//! tuple `(op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi)` on the `op` bus, once per row it holds.
 //!
 //! Inputs arrive range checked (they are register values, immediates or other tables' outputs),
 //! so a table only has to range check what it introduces itself. Divisions reuse the multiplier
@@ -11,7 +11,7 @@ use p3_air::{AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::InteractionBuilder;
 
-use super::air::{c, provide, send};
+use super::air::{OP, c, provide, send};
 use super::config::Val;
 use super::trace::RangeCount;
 use crate::isa::{Op, alu};
@@ -108,7 +108,7 @@ pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         limb::<AB>(res[0].clone(), res[1].clone()),
         limb::<AB>(res[2].clone(), res[3].clone()),
     ];
-    provide(b, "alu", fields, x(mult));
+    provide(b, OP, fields, x(mult));
 }
 
 /// Sends the lookups proving `hi = 2^15·s + rest` with `rest < 2^15`, when `en`.
@@ -140,7 +140,7 @@ pub(crate) fn eval_lt<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(u) - x(sa) - x(sb) + two.clone() * x(sa) * x(sb));
     b.assert_zero(x(res) - x(lt) - x(u) + two * x(lt) * x(u));
     let op = op_of::<AB>(&l, &[(is_slt, Op::Slt), (is_sltu, Op::Sltu)]);
-    provide(b, "alu", vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), x(res), AB::Expr::ZERO], x(mult));
+    provide(b, OP, vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), x(res), AB::Expr::ZERO], x(mult));
 }
 
 pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -202,7 +202,7 @@ pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         limb::<AB>(x(c0), x(c1)),
         limb::<AB>(x(c2), x(c3)),
     ];
-    provide(b, "alu", fields, x(mult));
+    provide(b, OP, fields, x(mult));
 }
 
 /// Sends the lookups proving `byte = 128·s + rest` with `rest < 128`, when `en`.
@@ -254,7 +254,7 @@ pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         out(0),
         out(2),
     ];
-    provide(b, "alu", fields, x(mult));
+    provide(b, OP, fields, x(mult));
 }
 
 pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -299,11 +299,11 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let mul_hi = sg.clone() * c::<AB>(Op::Mulh as u32) + us.clone() * c::<AB>(Op::Mulhu as u32);
     send(
         b,
-        "alu",
+        OP,
         vec![c::<AB>(Op::Mul as u32), x(b_lo), x(b_hi), x(q_lo), x(q_hi), x(m_lo), x(m_hi)],
         active.clone(),
     );
-    send(b, "alu", vec![mul_hi, x(b_lo), x(b_hi), x(q_lo), x(q_hi), x(h_lo), x(h_hi)], active.clone());
+    send(b, OP, vec![mul_hi, x(b_lo), x(b_hi), x(q_lo), x(q_hi), x(h_lo), x(h_hi)], active.clone());
 
     // h:m + sext(r) = sext(a) (mod 2^64); unsigned ops have no high part at all.
     b.assert_zero(x(m_lo) + x(r_lo) - x(a_lo) - two16.clone() * x(k0));
@@ -336,7 +336,7 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     }
     send(
         b,
-        "alu",
+        OP,
         vec![c::<AB>(Op::Sltu as u32), x(ar_lo), x(ar_hi), x(ab_lo), x(ab_hi), one, AB::Expr::ZERO],
         active - x(bz),
     );
@@ -347,7 +347,7 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let out_hi = quot * x(q_hi) + rem * x(r_hi);
     let op =
         op_of::<AB>(&l, &[(is_div, Op::Div), (is_divu, Op::Divu), (is_rem, Op::Rem), (is_remu, Op::Remu)]);
-    provide(b, "alu", vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), out_lo, out_hi], x(mult));
+    provide(b, OP, vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), out_lo, out_hi], x(mult));
 }
 
 fn v(x: u32) -> Val {

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use self::air::{REG_BASE, Table, VmAir};
-use self::config::{Config, PARAMS_V3, Params, Val, make_config, params_by_id};
+use self::config::{Config, PARAMS_V4, Params, Val, make_config, params_by_id};
 use self::security::{SecurityReport, combined_report, security_report};
 use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
 use crate::elf::{Program, ProgramId};
@@ -95,6 +95,11 @@ pub enum ProveError {
     /// The requested segment length is not one a proof can have.
     #[error("segment length 2^{0} cycles outside 2^{MIN_LOG_SEGMENT}..=2^{MAX_LOG_CPU_HEIGHT}")]
     SegmentLength(usize),
+    /// Segment lengths that are not powers of two in range or do not cover the run.
+    #[error(
+        "segment lengths {0:?} do not split {1} cycles into powers of two from 2^{MIN_LOG_SEGMENT} to 2^{MAX_LOG_CPU_HEIGHT}"
+    )]
+    SegmentPlan(Vec<usize>, u64),
     /// A segment needs a CPU table taller than one proof allows.
     #[error("{0} cycles exceed one segment (2^{MAX_LOG_CPU_HEIGHT})")]
     TooLong(u64),
@@ -290,8 +295,9 @@ pub fn prove_program(program: &Program, input: &[u8]) -> Result<Proven, ProveErr
     prove_program_segmented(program, input, DEFAULT_LOG_SEGMENT, &mut |_, _| {})
 }
 
-/// Runs and proves `program` on `input` in segments of `2^log_segment` cycles, calling
-/// `on_segment(k, n)` once segment `k` of `n` is proven (for progress reporting).
+/// Runs and proves `program` on `input` in segments of `2^log_segment` cycles (the rest split
+/// as [`trace::segment_plan`] says), calling `on_segment(k, n)` once segment `k` of `n` is
+/// proven (for progress reporting).
 pub fn prove_program_segmented(
     program: &Program,
     input: &[u8],
@@ -301,14 +307,35 @@ pub fn prove_program_segmented(
     if !(MIN_LOG_SEGMENT..=MAX_LOG_CPU_HEIGHT).contains(&log_segment) {
         return Err(ProveError::SegmentLength(log_segment));
     }
+    let plan = |cycles| trace::segment_plan(cycles, log_segment, trace::MIN_LOG_TAIL_SPLIT);
+    prove_program_planned(program, input, &plan, on_segment)
+}
+
+/// Runs and proves `program` on `input` in the segment lengths `plan(cycles)` gives (see
+/// [`trace::segment_plan`]).
+pub fn prove_program_planned(
+    program: &Program,
+    input: &[u8],
+    plan: &dyn Fn(u64) -> Vec<usize>,
+    on_segment: &mut dyn FnMut(usize, usize),
+) -> Result<Proven, ProveError> {
     // A plain run first: a trap or malformed output then fails in milliseconds rather than
     // after the segments before it were proven.
     let run = run_program(program, input, crate::DEFAULT_MAX_CYCLES).map_err(trace::TraceError::from)?;
-    let total = run.cycles.div_ceil(1 << log_segment) as usize;
-    let params = PARAMS_V3;
+    let plan = plan(run.cycles);
+    // Non-final segments fill their CPU table exactly, so they need a whole table's rows.
+    let fits = |n: usize| n.is_power_of_two() && n <= 1 << MAX_LOG_CPU_HEIGHT;
+    let valid = plan.split_last().is_some_and(|(&last, rest)| {
+        fits(last) && rest.iter().all(|&n| fits(n) && n >= 1 << MIN_LOG_SEGMENT)
+    }) && plan.iter().map(|&n| n as u64).sum::<u64>() >= run.cycles;
+    if !valid {
+        return Err(ProveError::SegmentPlan(plan, run.cycles));
+    }
+    let total = plan.len();
+    let params = PARAMS_V4;
     let mut segments = Vec::with_capacity(total);
     let mut reports = Vec::new();
-    for_each_segment(program, input, log_segment, crate::DEFAULT_MAX_CYCLES, |witness| {
+    for_each_segment(program, input, &plan, crate::DEFAULT_MAX_CYCLES, |witness| {
         let proof = prove_segment(program, &witness, &params)?;
         let airs = airs_for(program, &witness.input_tape, &witness.facts, &witness.tables);
         reports.push(security_report(&params, &airs, &proof.stark.degree_bits));

@@ -1,7 +1,7 @@
 //! Byte and halfword loads and stores on the word-granular memory.
 //!
 //! The CPU does the word access itself (reading word `mp`, writing `mn`) and asks this table,
-//! on the `sub` bus, for the relation between the word, the byte offset, `rs2` and the result:
+//! on the `op` bus, for the relation between the word, the byte offset, `rs2` and the result:
 //! `(op, off, mp_lo, mp_hi, b_lo, v_lo, v_hi)` where `v` is the loaded value (loads) or the new
 //! word (stores). The word is split into bytes here, so the CPU needs no byte columns.
 
@@ -9,7 +9,7 @@ use p3_air::WindowAccess;
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 
-use super::air::{c, provide, send};
+use super::air::{OP, c, provide, send};
 use super::config::Val;
 use super::trace::RangeCount;
 use crate::isa::Op;
@@ -88,7 +88,7 @@ pub(crate) fn eval_subword<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(is_sh) * (x(v_lo) - keep(o0, bh.clone(), h01.clone())));
     b.assert_zero(x(is_sh) * (x(v_hi) - keep(o2, bh.clone(), h23.clone())));
 
-    provide(b, "sub", vec![op, off, h01, h23, bh, x(v_lo), x(v_hi)], x(mult));
+    provide(b, OP, vec![op, off, h01, h23, bh, x(v_lo), x(v_hi)], x(mult));
 }
 
 /// Appends a row for a sub-word access and returns `v`: the loaded value, or the new word.

@@ -20,7 +20,7 @@ use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape, tape_to_bytes};
 use crate::isa::{Instr, Op};
 
 /// Smallest table height: tiny tables gain nothing below it, and FRI can stop at a final
-/// polynomial shorter than every table (see `config::PARAMS_V3`).
+/// polynomial shorter than every table (see `config::PARAMS_V4`).
 pub const MIN_HEIGHT: usize = 64;
 
 /// Height of a table with `n` used rows.
@@ -51,14 +51,17 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     r[cpu::rs2] = f(u32::from(i.rs2));
     r[cpu::rd] = f(u32::from(i.rd));
     let writes = Val::from_bool(i.rd != 0);
-    let set_imm = |r: &mut [Val; cpu::WIDTH], use_imm: bool| {
-        (r[cpu::imm_lo], r[cpu::imm_hi]) = split(i.imm);
-        r[cpu::use_imm] = Val::from_bool(use_imm);
-    };
+    // The CPU adds `imm + rs2` as the second operand (`imm` alone for stores): the decoder
+    // reads x0 as rs2 where the immediate is the operand, and the ROM leaves `imm` zero where
+    // rs2 is.
+    debug_assert!(i.op.is_store() || !i.use_imm || i.rs2 == 0);
+    let set_imm = |r: &mut [Val; cpu::WIDTH]| (r[cpu::imm_lo], r[cpu::imm_hi]) = split(i.imm);
     match i.op {
         op if op.is_alu() => {
             r[cpu::f_alu] = Val::ONE;
-            set_imm(&mut r, i.use_imm);
+            if i.use_imm {
+                set_imm(&mut r);
+            }
             r[cpu::writes_rd] = writes;
         }
         Op::Lui | Op::Auipc => {
@@ -75,7 +78,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         }
         Op::Jalr => {
             r[cpu::f_jalr] = Val::ONE;
-            set_imm(&mut r, true);
+            set_imm(&mut r);
             (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
             r[cpu::writes_rd] = writes;
         }
@@ -88,7 +91,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         op if op.is_load() || op.is_store() => {
             r[cpu::f_load] = Val::from_bool(op.is_load());
             r[cpu::f_store] = Val::from_bool(op.is_store());
-            set_imm(&mut r, true);
+            set_imm(&mut r);
             if op.is_load() {
                 r[cpu::writes_rd] = writes;
             }
@@ -105,7 +108,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     }
     let call = alu_call(i.op);
     r[cpu::alu_op] = call.map_or(Val::ZERO, |op| f(op as u32));
-    // The ADD and SUB calls the CPU does itself rather than through the `alu` bus.
+    // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
     r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
     r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
     r
@@ -308,9 +311,19 @@ pub struct Witness {
 }
 
 /// The CPU's own ADD or SUB of `a` and `b`: fills the carries and counts the result's range
-/// checks.
-fn own_add_sub(row: &mut [Val], op: Op, a: u32, b: u32, rc: &mut RangeCount) -> u32 {
+/// checks (for a load or store address, `c_hi < 2^15`: the address is below 2^31).
+fn own_add_sub(
+    row: &mut [Val],
+    op: Op,
+    a: u32,
+    b: u32,
+    address: bool,
+    rc: &mut RangeCount,
+) -> Result<u32, TraceError> {
     let out = crate::isa::alu(op, a, b);
+    if address && out >= 1 << 31 {
+        return Err(TraceError::AddressOutOfRange(out));
+    }
     // Both are a sum `x + b = y + 2^32·k1`: x = a for ADD, x = out for SUB.
     let x = if op == Op::Add { a } else { out };
     let lo = (x & 0xffff) + (b & 0xffff);
@@ -318,8 +331,8 @@ fn own_add_sub(row: &mut [Val], op: Op, a: u32, b: u32, rc: &mut RangeCount) -> 
     row[cpu::k0] = f(lo >> 16);
     row[cpu::k1] = f(hi >> 16);
     rc.r16(out & 0xffff);
-    rc.r16(out >> 16);
-    out
+    rc.r16((out >> 16) + (u32::from(address) << 15));
+    Ok(out)
 }
 
 /// Timestamp and value bookkeeping for one segment's memory argument.
@@ -364,25 +377,54 @@ fn gap_pairs(row: &[Val], rc: &mut RangeCount) {
     rc.pair(byte(cpu::dm_hi), byte(cpu::dd_hi));
 }
 
-/// Runs `program` in segments of `2^log_segment` cycles and hands each segment's traces to
-/// `each` as soon as they are complete, so only one segment is in memory at a time.
+/// Tails at least this tall (2^18 rows) are worth splitting: below it, a segment's fixed cost
+/// (the 2^16-row range table, the ROM, FRI's queries) eats what the split saves.
+pub const MIN_LOG_TAIL_SPLIT: usize = 18;
+
+/// The segment lengths for a run of `cycles`: segments of `2^log_segment`, then the rest.
+/// Every table is padded to a power of two, so a rest of `r` cycles costs `next_pow2(r)` rows;
+/// while that is at least `2^min_log_split` and `r` fills at most three quarters of it, the
+/// rest is cut into a half-height segment and a smaller one (keccak's 345k cycles: 2^18 +
+/// 2^17 rows instead of 2^19). Every length is a power of two, so non-final segments fill
+/// their CPU table exactly; the last one ends at the HALT.
+pub fn segment_plan(cycles: u64, log_segment: usize, min_log_split: usize) -> Vec<usize> {
+    let full = 1u64 << log_segment;
+    let mut plan = vec![full as usize; (cycles.max(1) - 1).div_euclid(full) as usize];
+    let mut rest = cycles - plan.len() as u64 * full;
+    loop {
+        let padded = rest.max(1).next_power_of_two();
+        if padded >= 1 << min_log_split && 4 * rest <= 3 * padded {
+            plan.push(padded as usize / 2);
+            rest -= padded / 2;
+        } else {
+            plan.push(padded as usize);
+            return plan;
+        }
+    }
+}
+
+/// Runs `program` in segments of the lengths `plan` gives (powers of two; the last one repeats)
+/// and hands each segment's traces to `each` as soon as they are complete, so only one segment
+/// is in memory at a time.
 pub fn for_each_segment<E: From<TraceError>>(
     program: &Program,
     input: &[u8],
-    log_segment: usize,
+    plan: &[usize],
     max_cycles: u64,
     mut each: impl FnMut(Witness) -> Result<(), E>,
 ) -> Result<(), E> {
+    assert!(plan.iter().all(|n| n.is_power_of_two()), "segment lengths are powers of two");
     let input_tape = bytes_to_tape(input);
     let rom = Rom::new(program);
     let mut machine = Machine::new(program, input);
-    loop {
+    for k in 0.. {
+        let len = plan[k.min(plan.len() - 1)];
         let start_pc = machine.pc;
         let start_regs = machine.regs;
         // A fresh log per segment, dropped before the segment is handed on: kept, it would sit
         // in memory (≈ 60 MB per 2^20 steps) while the segment is proven.
         let mut steps: Vec<Step> = Vec::new();
-        while steps.len() < 1 << log_segment && machine.exit_code.is_none() {
+        while steps.len() < len && machine.exit_code.is_none() {
             if machine.cycles >= max_cycles {
                 return Err(TraceError::from(Trap::CycleLimit(max_cycles)).into());
             }
@@ -393,9 +435,10 @@ pub fn for_each_segment<E: From<TraceError>>(
         drop(steps);
         each(witness)?;
         if last {
-            return Ok(());
+            break;
         }
     }
+    Ok(())
 }
 
 /// Runs `program` and generates every segment's traces.
@@ -406,7 +449,7 @@ pub fn generate(
     max_cycles: u64,
 ) -> Result<Vec<Witness>, TraceError> {
     let mut out = Vec::new();
-    for_each_segment(program, input, log_segment, max_cycles, |w| {
+    for_each_segment(program, input, &[1 << log_segment], max_cycles, |w| {
         out.push(w);
         Ok::<(), TraceError>(())
     })?;
@@ -456,14 +499,17 @@ fn segment(
         let bv = s.rs2_val;
         (row[cpu::a_lo], row[cpu::a_hi]) = split(a);
         (row[cpu::b_lo], row[cpu::b_hi]) = split(bv);
-        let operand = if is(cpu::use_imm) { i.imm } else { bv };
+        let operand = if i.use_imm || i.op.is_store() { i.imm } else { bv };
 
         // ALU call: the operation itself, address arithmetic, or a branch comparison.
         let alu_op = alu_call(i.op);
-        let cval = alu_op.map(|op| match op {
-            Op::Add | Op::Sub => own_add_sub(row, op, a, operand, &mut rc),
-            _ => alu.call(op, a, operand, &mut rc),
-        });
+        let address = i.op.is_load() || i.op.is_store();
+        let cval = alu_op
+            .map(|op| match op {
+                Op::Add | Op::Sub => own_add_sub(row, op, a, operand, address, &mut rc),
+                _ => Ok(alu.call(op, a, operand, &mut rc)),
+            })
+            .transpose()?;
         if let Some(cval) = cval {
             (row[cpu::c_lo], row[cpu::c_hi]) = split(cval);
             if is(cpu::f_branch) {
@@ -490,15 +536,11 @@ fn segment(
         access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk4 + 2, &mut rc);
         let mut loaded = 0;
         if let (Some(m), Some(addr)) = (s.mem, cval) {
-            if addr >= 1 << 31 {
-                return Err(TraceError::AddressOutOfRange(addr));
-            }
             let waddr = addr >> 2;
             row[cpu::mem_addr] = f(waddr);
             row[cpu::q_lo] = f(waddr & 0x3fff);
             row[cpu::off] = f(addr & 3);
             rc.r16(waddr & 0x3fff);
-            rc.r16((addr >> 16) + (1 << 15));
             (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
             (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
             let tm = ms.word(waddr, m.before, clk4 + 3);
@@ -527,6 +569,8 @@ fn segment(
             Op::Auipc => s.pc.wrapping_add(i.imm),
             Op::Jal | Op::Jalr => s.pc.wrapping_add(4),
             op if op.is_load() => loaded,
+            // Not written; the AIR pins a store's `r` to the old word.
+            op if op.is_store() => s.mem.map_or(0, |m| m.before),
             Op::Ecall if s.syscall == Some(crate::emu::syscall::READ_INPUT) => s.rd_val,
             Op::Ecall => bv,
             _ => 0,
