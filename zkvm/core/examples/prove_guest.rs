@@ -67,6 +67,13 @@ fn main() {
     let t2 = Instant::now();
     verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
     let warm_ms = t2.elapsed().as_secs_f64() * 1e3;
+    // Table heights per segment: where the rows (and so the time and memory) go.
+    for (k, s) in proof.segments.iter().enumerate() {
+        let tables = nexus_zkvm::stark::air::Table::from_mask(s.tables).expect("proven table set");
+        let heights: Vec<String> =
+            tables.iter().zip(&s.stark.degree_bits).map(|(t, b)| format!("{t:?} 2^{b}")).collect();
+        println!("segment {k}: {}", heights.join(", "));
+    }
     let largest_segment =
         proof.segments.iter().map(|s| postcard::to_allocvec(s).map_or(0, |b| b.len())).max().unwrap_or(0);
     println!(

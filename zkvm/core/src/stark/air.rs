@@ -68,10 +68,12 @@ columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
         is_real, clk,
-        // Decoded instruction (`DECODED`), checked against the ROM.
-        pc, alu_op, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd,
+        // Decoded instruction (`DECODED`), checked against the ROM. `op` tags the row's `op`
+        // bus request (the ALU operation, or the sub-word load/store). Fields an instruction
+        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`.
+        pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
-        op_add, op_sub, mem_op, f_sub,
+        op_add, op_sub, f_sub,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
         // Register values: rs1, rs2, new rd, previous rd, ALU result.
@@ -82,34 +84,23 @@ columns!(
         d1_lo, d1_hi, d2_lo, d2_hi, dm_lo, dm_hi, dd_lo, dd_hi,
         // Control flow.
         z, inv, cond, taken, jbit, next_pc,
-        // Syscall selector.
-        s_halt, s_debug, s_read, s_write,
+        // Syscall selector (DEBUG_WRITE: an ecall with none of them).
+        s_halt, s_read, s_write,
     }
 );
 
 columns!(
     /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
     /// packed into one field element.
-    rom { pc, alu_op, imm_lo, imm_hi, k_lo, k_hi, target, rs1, rs2, rd, mem_op, flags }
+    rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd, flags }
 );
 
 /// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
 pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::f_sub;
 
 /// Decoded fields the ROM message carries as they are, in `rom` column order.
-pub const ROM_FIELDS: [usize; 11] = [
-    cpu::pc,
-    cpu::alu_op,
-    cpu::imm_lo,
-    cpu::imm_hi,
-    cpu::k_lo,
-    cpu::k_hi,
-    cpu::target,
-    cpu::rs1,
-    cpu::rs2,
-    cpu::rd,
-    cpu::mem_op,
-];
+pub const ROM_FIELDS: [usize; 9] =
+    [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
 /// instead of fourteen halves the ROM commitment every verifier recomputes per segment. The
@@ -371,7 +362,6 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         cpu::taken,
         cpu::jbit,
         cpu::s_halt,
-        cpu::s_debug,
         cpu::s_read,
         cpu::s_write,
         cpu::k0,
@@ -458,10 +448,8 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let seq = one.clone() - x(cpu::f_jal) - x(cpu::f_jalr) - x(cpu::f_branch);
     let pc4 = x(cpu::pc) + c::<AB>(4);
     b.assert_zero(real.clone() * seq * (x(cpu::next_pc) - pc4.clone()));
-    b.assert_zero(x(cpu::f_jal) * (x(cpu::next_pc) - x(cpu::target)));
-    b.assert_zero(
-        x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(cpu::taken) * (x(cpu::target) - pc4)),
-    );
+    b.assert_zero(x(cpu::f_jal) * (x(cpu::next_pc) - x(cpu::imm_lo)));
+    b.assert_zero(x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(cpu::taken) * (x(cpu::k_lo) - pc4)));
     // jalr clears bit 0; the next row's ROM lookup rejects any target that is not an aligned
     // code address, so `jbit` needs no further constraint.
     b.assert_zero(
@@ -502,14 +490,15 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         b.assert_zero(x(cpu::f_store) * (x(r) - x(p)));
     }
 
-    // Syscalls: exactly one selector on ecall rows, matching a7 (= rs1's value).
-    let sys = x(cpu::s_halt) + x(cpu::s_debug) + x(cpu::s_read) + x(cpu::s_write);
-    b.assert_eq(sys, x(cpu::f_ecall));
+    // Syscalls: on ecall rows at most one selector, none for DEBUG_WRITE (a boolean
+    // difference leaves the booleans' sum at most `f_ecall`), matching a7 (= rs1's value).
+    let s_debug = x(cpu::f_ecall) - x(cpu::s_halt) - x(cpu::s_read) - x(cpu::s_write);
+    b.assert_bool(s_debug.clone());
     b.assert_zero(
         x(cpu::f_ecall)
             * (x(cpu::a_lo)
                 - c::<AB>(crate::emu::syscall::HALT) * x(cpu::s_halt)
-                - c::<AB>(crate::emu::syscall::DEBUG_WRITE) * x(cpu::s_debug)
+                - c::<AB>(crate::emu::syscall::DEBUG_WRITE) * s_debug
                 - c::<AB>(crate::emu::syscall::READ_INPUT) * x(cpu::s_read)
                 - c::<AB>(crate::emu::syscall::WRITE_OUTPUT) * x(cpu::s_write)),
     );
@@ -529,12 +518,12 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let requests = vec![
         (
             alu_en - x(cpu::op_add) - x(cpu::op_sub),
-            vec![x(cpu::alu_op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
+            vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
         ),
         (
             x(cpu::f_sub),
             vec![
-                x(cpu::mem_op),
+                x(cpu::op),
                 x(cpu::off),
                 x(cpu::mp_lo),
                 x(cpu::mp_hi),

@@ -73,7 +73,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         Op::Jal => {
             r[cpu::f_jal] = Val::ONE;
             (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
-            r[cpu::target] = f(pc.wrapping_add(i.imm));
+            r[cpu::imm_lo] = f(pc.wrapping_add(i.imm));
             r[cpu::writes_rd] = writes;
         }
         Op::Jalr => {
@@ -86,7 +86,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             r[cpu::f_branch] = Val::ONE;
             r[cpu::eqtype] = Val::from_bool(matches!(op, Op::Beq | Op::Bne));
             r[cpu::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
-            r[cpu::target] = f(pc.wrapping_add(i.imm));
+            r[cpu::k_lo] = f(pc.wrapping_add(i.imm));
         }
         op if op.is_load() || op.is_store() => {
             r[cpu::f_load] = Val::from_bool(op.is_load());
@@ -97,7 +97,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             }
             if !matches!(op, Op::Lw | Op::Sw) {
                 r[cpu::f_sub] = Val::ONE;
-                r[cpu::mem_op] = f(op as u32);
+                r[cpu::op] = f(op as u32);
             }
         }
         Op::Ecall => {
@@ -107,7 +107,9 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         _ => {} // fence: falls through to pc + 4 and touches nothing
     }
     let call = alu_call(i.op);
-    r[cpu::alu_op] = call.map_or(Val::ZERO, |op| f(op as u32));
+    if r[cpu::f_sub] == Val::ZERO {
+        r[cpu::op] = call.map_or(Val::ZERO, |op| f(op as u32));
+    }
     // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
     r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
     r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
@@ -587,18 +589,20 @@ fn segment(
         if let Some(no) = s.syscall {
             use crate::emu::syscall;
             let col = match no {
-                syscall::HALT => cpu::s_halt,
-                syscall::DEBUG_WRITE => cpu::s_debug,
+                syscall::HALT => Some(cpu::s_halt),
+                syscall::DEBUG_WRITE => None,
                 syscall::READ_INPUT => {
                     input_reads[bv as usize] += 1;
-                    cpu::s_read
+                    Some(cpu::s_read)
                 }
                 _ => {
                     outputs.push((bv, machine.output[bv as usize].expect("written outputs are recorded")));
-                    cpu::s_write
+                    Some(cpu::s_write)
                 }
             };
-            row[col] = Val::ONE;
+            if let Some(col) = col {
+                row[col] = Val::ONE;
+            }
         }
     }
     let cpu_trace = RowMajorMatrix::new(cpu_vals, cpu::WIDTH);
