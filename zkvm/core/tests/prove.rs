@@ -13,11 +13,12 @@ use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
 use nexus_zkvm::stark::config::PARAMS_V4;
+use nexus_zkvm::stark::config::Val;
 use nexus_zkvm::stark::trace::generate;
 use nexus_zkvm::stark::{
     MAX_LOG_CPU_HEIGHT, Proof, VerifyError, prove_program, prove_witnesses, verify_program,
 };
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
 
 const A0: u32 = 10;
 const A1: u32 = 11;
@@ -368,4 +369,67 @@ fn every_column_of_every_table_is_constrained() {
     });
     let accepted = accepted.into_inner().expect("not poisoned");
     assert!(accepted.is_empty(), "mutations accepted: {accepted:?}");
+}
+
+/// Padding rows carry no flags: a padding row repeating a real row's AND/OR/XOR request, with
+/// the bitwise table answering it once more, balances every bus and touches no memory, and is
+/// still rejected.
+#[test]
+fn a_padding_row_cannot_send_a_request() {
+    use nexus_zkvm::stark::air::{bitwise, cpu};
+    let elf = all_ops_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    let mut bad = witness.clone();
+    let cpu_trace = &mut bad.traces[0];
+    let height = cpu_trace.values.len() / cpu::WIDTH;
+    let real = (0..height).filter(|&r| cpu_trace.values[r * cpu::WIDTH] == Val::ONE).count();
+    assert!(real + 2 <= height, "the CPU table has padding rows");
+    let ops = [nexus_zkvm::isa::Op::And, nexus_zkvm::isa::Op::Or, nexus_zkvm::isa::Op::Xor];
+    let row = |r: usize| cpu_trace.values[r * cpu::WIDTH..(r + 1) * cpu::WIDTH].to_vec();
+    let source = (0..real)
+        .map(row)
+        .find(|v| v[cpu::f_alu] == Val::ONE && ops.iter().any(|&o| v[cpu::op] == Val::from_u32(o as u32)))
+        .expect("a bitwise instruction ran");
+    let pad = real + 1;
+    for col in [
+        cpu::op,
+        cpu::imm_lo,
+        cpu::imm_hi,
+        cpu::a_lo,
+        cpu::a_hi,
+        cpu::b_lo,
+        cpu::b_hi,
+        cpu::c_lo,
+        cpu::c_hi,
+        cpu::r_lo,
+        cpu::r_hi,
+        cpu::f_alu,
+    ] {
+        cpu_trace.values[pad * cpu::WIDTH + col] = source[col];
+    }
+    // The bitwise row answering the same operands gets one more use.
+    let k = bad.tables.iter().position(|&t| t == Table::Bitwise).expect("bitwise table");
+    let table = &mut bad.traces[k];
+    let limb = |lo: Val, hi: Val| lo.as_canonical_u32() | hi.as_canonical_u32() << 16;
+    let (a, b) = (
+        limb(source[cpu::a_lo], source[cpu::a_hi]),
+        limb(source[cpu::imm_lo] + source[cpu::b_lo], source[cpu::imm_hi] + source[cpu::b_hi]),
+    );
+    let bytes = |v: &[Val]| v.iter().rev().fold(0u32, |acc, x| acc << 8 | x.as_canonical_u32());
+    let answering = (0..table.values.len() / bitwise::WIDTH)
+        .find(|&r| {
+            let v = &table.values[r * bitwise::WIDTH..(r + 1) * bitwise::WIDTH];
+            v[bitwise::mult] != Val::ZERO
+                && bytes(&v[bitwise::a0..=bitwise::a3]) == a
+                && bytes(&v[bitwise::b0..=bitwise::b3]) == b
+        })
+        .expect("the request's row");
+    table.values[answering * bitwise::WIDTH + bitwise::mult] += Val::ONE;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
+            .map(|proof| verify_program(&program, b"", &output, 0, &proof))
+    }));
+    assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a padding row's request was accepted");
 }
