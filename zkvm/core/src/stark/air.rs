@@ -73,7 +73,7 @@ columns!(
         // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
-        op_add, op_sub, f_sub,
+        op_add, op_sub, borrow, f_sub,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
         // Register values: rs1, rs2, new rd, previous rd, ALU result.
@@ -103,9 +103,9 @@ pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of fourteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of fifteen halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique.
-pub const FLAGS: [usize; 14] = [
+pub const FLAGS: [usize; 15] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -119,6 +119,7 @@ pub const FLAGS: [usize; 14] = [
     cpu::neg,
     cpu::op_add,
     cpu::op_sub,
+    cpu::borrow,
     cpu::f_sub,
 ];
 
@@ -432,12 +433,16 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     send(b, "r16", vec![x(cpu::c_lo)], own.clone());
     send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15) * ls.clone()], own);
 
-    // The value written to rd.
+    // The value written to rd; SLTU/SLTIU write the borrow of the CPU's SUB (`a < b`
+    // unsigned), so the comparator table is left to signed comparisons and division.
+    let sltu = x(cpu::f_alu) * x(cpu::borrow);
+    b.assert_zero(sltu.clone() * (x(cpu::r_lo) - x(cpu::k1)));
+    b.assert_zero(sltu.clone() * x(cpu::r_hi));
     for (r, cc, k, m, bb) in [
         (cpu::r_lo, cpu::c_lo, cpu::k_lo, cpu::mp_lo, cpu::b_lo),
         (cpu::r_hi, cpu::c_hi, cpu::k_hi, cpu::mp_hi, cpu::b_hi),
     ] {
-        b.assert_zero(x(cpu::f_alu) * (x(r) - x(cc)));
+        b.assert_zero((x(cpu::f_alu) - sltu.clone()) * (x(r) - x(cc)));
         b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
         b.assert_zero(x(cpu::f_load) * (one.clone() - x(cpu::f_sub)) * (x(r) - x(m)));
         // Syscalls other than READ_INPUT write a0 back unchanged.
@@ -457,14 +462,18 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     );
 
     // Branch condition: z = [a - b == 0] for BEQ/BNE (limbs of a 16-bit-limbed difference sum
-    // to zero only if both are zero), the SLT/SLTU bit otherwise; `neg` flips it.
+    // to zero only if both are zero), the SUB's borrow for BLTU/BGEU, the SLT bit for BLT/BGE;
+    // `neg` flips it.
     let s = x(cpu::c_lo) + x(cpu::c_hi);
     let fb = x(cpu::f_branch);
     b.assert_zero(fb.clone() * (s.clone() * x(cpu::inv) - one.clone() + x(cpu::z)));
     b.assert_zero(fb.clone() * s * x(cpu::z));
     b.assert_zero(
         fb.clone()
-            * (x(cpu::cond) - x(cpu::eqtype) * x(cpu::z) - (one.clone() - x(cpu::eqtype)) * x(cpu::c_lo)),
+            * (x(cpu::cond)
+                - x(cpu::eqtype) * x(cpu::z)
+                - x(cpu::borrow) * x(cpu::k1)
+                - (one.clone() - x(cpu::eqtype) - x(cpu::borrow)) * x(cpu::c_lo)),
     );
     b.assert_zero(
         fb * (x(cpu::taken) - x(cpu::cond) - x(cpu::neg) + c::<AB>(2) * x(cpu::cond) * x(cpu::neg)),

@@ -113,20 +113,28 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
     r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
     r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
+    r[cpu::borrow] = Val::from_bool(uses_borrow(i.op));
     r
 }
 
 /// The ALU operation an instruction needs: its own (ALU instructions), the address sum (JALR,
-/// loads, stores) or the comparison (branches).
+/// loads, stores) or the comparison (branches). Unsigned comparisons are the borrow of a SUB
+/// (see [`uses_borrow`]).
 fn alu_call(op: Op) -> Option<Op> {
     match op {
+        op if uses_borrow(op) => Some(Op::Sub),
         op if op.is_alu() => Some(op),
         op if op == Op::Jalr || op.is_load() || op.is_store() => Some(Op::Add),
         Op::Beq | Op::Bne => Some(Op::Sub),
         Op::Blt | Op::Bge => Some(Op::Slt),
-        Op::Bltu | Op::Bgeu => Some(Op::Sltu),
         _ => None,
     }
+}
+
+/// Whether the instruction's result (SLTU, SLTIU) or branch condition (BLTU, BGEU) is the
+/// borrow of `a - b`, which the CPU's own SUB has as its top carry.
+fn uses_borrow(op: Op) -> bool {
+    matches!(op, Op::Sltu | Op::Bltu | Op::Bgeu)
 }
 
 /// Width of an instruction's decoded fields.
@@ -520,7 +528,13 @@ fn segment(
                 if sum != 0 {
                     row[cpu::inv] = f(sum).inverse();
                 }
-                let cond = if is(cpu::eqtype) { sum == 0 } else { cval == 1 };
+                let cond = if is(cpu::eqtype) {
+                    sum == 0
+                } else if is(cpu::borrow) {
+                    a < bv
+                } else {
+                    cval == 1
+                };
                 row[cpu::cond] = Val::from_bool(cond);
                 row[cpu::taken] = Val::from_bool(cond != is(cpu::neg));
             }
@@ -566,6 +580,7 @@ fn segment(
         // The value rd receives. Computed even when rd = x0 (then it is not written), because
         // the AIR ties it to its source whatever rd is.
         let new_rd = match i.op {
+            Op::Sltu => u32::from(a < operand),
             op if op.is_alu() => cval.unwrap_or(0),
             Op::Lui => i.imm,
             Op::Auipc => s.pc.wrapping_add(i.imm),
