@@ -22,6 +22,7 @@ macro_rules! columns {
 
 pub mod air;
 pub mod alu;
+mod boundary;
 pub mod config;
 pub mod security;
 pub mod subword;
@@ -78,7 +79,9 @@ pub struct SegmentProof {
     /// pc after the segment's last instruction, where the next segment starts (0 in the last).
     pub end_pc: u32,
     /// Every address the segment touches and its value at the segment's end, by increasing
-    /// address; the values at its start are the verifier's chained state.
+    /// address; the values at its start are the verifier's chained state. Deflated on the
+    /// wire (see `boundary`).
+    #[serde(with = "boundary")]
     pub touched: Vec<(u32, u32)>,
     /// Output tape indices written in this segment, increasing.
     pub outputs: Vec<u32>,
