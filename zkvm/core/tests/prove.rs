@@ -14,7 +14,7 @@ use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
 use nexus_zkvm::stark::config::PARAMS_V4;
 use nexus_zkvm::stark::config::Val;
-use nexus_zkvm::stark::trace::generate;
+use nexus_zkvm::stark::trace::{Witness, generate};
 use nexus_zkvm::stark::{
     MAX_LOG_CPU_HEIGHT, Proof, VerifyError, prove_program, prove_witnesses, verify_program,
 };
@@ -263,6 +263,15 @@ fn proves_and_verifies_with_bound_public_data() {
     }
 }
 
+/// `all_ops_program`, its output and its one-segment witness.
+fn all_ops_witness() -> (Program, Vec<u8>, Witness) {
+    let elf = all_ops_program();
+    let program = Program::from_elf(&elf).expect("loads");
+    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    (program, output, witness)
+}
+
 #[test]
 fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
     // Adds, subtracts, branches on equality and moves words: the CPU does all of that itself.
@@ -283,10 +292,7 @@ fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
     }
 
     // Leaving out a table the segment uses leaves its requests unanswered.
-    let elf = all_ops_program();
-    let program = Program::from_elf(&elf).expect("loads");
-    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
-    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    let (program, output, witness) = all_ops_witness();
     for table in Table::ALL.into_iter().filter(|t| t.is_optional()) {
         let mut bad = witness.clone();
         let k = bad.tables.iter().position(|&t| t == table).expect("the program uses every table");
@@ -318,10 +324,7 @@ fn every_instruction_proves_with_the_emulators_result() {
 
 #[test]
 fn every_column_of_every_table_is_constrained() {
-    let elf = all_ops_program();
-    let program = Program::from_elf(&elf).expect("loads");
-    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
-    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    let (program, output, witness) = all_ops_witness();
     prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V4).expect("honest witness proves");
     assert_eq!(witness.tables, Table::ALL, "the program uses every table");
     let cases: Vec<(usize, Table, usize, &str)> = witness
@@ -377,10 +380,7 @@ fn every_column_of_every_table_is_constrained() {
 #[test]
 fn a_padding_row_cannot_send_a_request() {
     use nexus_zkvm::stark::air::{bitwise, cpu};
-    let elf = all_ops_program();
-    let program = Program::from_elf(&elf).expect("loads");
-    let output = nexus_zkvm::execute(&elf, b"").expect("runs").output;
-    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    let (program, output, witness) = all_ops_witness();
     let mut bad = witness.clone();
     let cpu_trace = &mut bad.traces[0];
     let height = cpu_trace.values.len() / cpu::WIDTH;

@@ -394,19 +394,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     send(b, "rom", rom_message(x), real.clone());
     // Padding rows have no decoded flags (booleans summing to zero are all zero), so requests
     // and accesses can be selected by the flags alone.
-    let flagged = [
-        cpu::f_alu,
-        cpu::f_jalr,
-        cpu::f_branch,
-        cpu::f_load,
-        cpu::f_store,
-        cpu::f_ecall,
-        cpu::writes_rd,
-        cpu::op_add,
-        cpu::op_sub,
-        cpu::f_sub,
-    ];
-    b.assert_zero((one.clone() - real.clone()) * flagged.into_iter().map(x).sum::<AB::Expr>());
+    b.assert_zero((one.clone() - real.clone()) * FLAGS.into_iter().map(x).sum::<AB::Expr>());
 
     // The second ALU operand. The ROM leaves `imm` zero where rs2 is read and reads x0 (zero)
     // as rs2 where `imm` is used, so `imm + b` is it, except for stores (rs2 is the value
