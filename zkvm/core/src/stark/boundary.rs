@@ -6,9 +6,12 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 
-/// Largest inflated list accepted from a proof: far above any segment's (at most 2^23
-/// accesses, five bytes per varint), small enough that hostile bytes cannot exhaust memory.
-const MAX_INFLATED: usize = 1 << 26;
+/// Most entries a segment can have: each of its at most 2^21 CPU rows touches at most one
+/// data word, plus the 32 registers.
+const MAX_ENTRIES: usize = (1 << super::MAX_LOG_CPU_HEIGHT) + 32;
+/// Largest inflated list accepted (two varints of at most five bytes per entry), so that a
+/// few hostile bytes cannot make the verifier allocate more than a real segment needs.
+const MAX_INFLATED: usize = MAX_ENTRIES * 10;
 
 /// Encodes `(address, final value)` pairs (addresses increasing) for serde.
 pub fn serialize<S: Serializer>(touched: &[(u32, u32)], s: S) -> Result<S::Ok, S::Error> {
@@ -36,6 +39,9 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u32, u32)>, D
         let fin = take(&mut bytes).ok_or_else(|| D::Error::custom("boundary list: bad varint"))?;
         prev = prev.wrapping_add(delta);
         touched.push((prev, fin));
+        if touched.len() > MAX_ENTRIES {
+            return Err(D::Error::custom("boundary list: more entries than a segment can touch"));
+        }
     }
     Ok(touched)
 }
@@ -105,10 +111,11 @@ mod tests {
         let deflated = |raw: &[u8]| miniz_oxide::deflate::compress_to_vec(raw, 6);
         for packed in [
             b"not deflate".to_vec(),
-            deflated(&[0x80]),                         // truncated varint
-            deflated(&[0xff; 6]),                      // six-byte varint
-            deflated(&[0x80, 0x80, 0x80, 0x80, 0x10]), // 2^32
-            deflated(&[1]),                            // an address without its value
+            deflated(&[0x80]),                              // truncated varint
+            deflated(&[0xff; 6]),                           // six-byte varint
+            deflated(&[0x80, 0x80, 0x80, 0x80, 0x10]),      // 2^32
+            deflated(&[1]),                                 // an address without its value
+            deflated(&vec![0; 2 * super::MAX_ENTRIES + 2]), // one entry too many
             // A deflate bomb beyond the limit.
             miniz_oxide::deflate::compress_to_vec(&vec![0u8; super::MAX_INFLATED + 1], 9),
         ] {
