@@ -531,7 +531,7 @@ fn segment(
                 let cond = if is(cpu::eqtype) {
                     sum == 0
                 } else if is(cpu::borrow) {
-                    a < bv
+                    row[cpu::k1] == Val::ONE
                 } else {
                     cval == 1
                 };
@@ -580,7 +580,8 @@ fn segment(
         // The value rd receives. Computed even when rd = x0 (then it is not written), because
         // the AIR ties it to its source whatever rd is.
         let new_rd = match i.op {
-            Op::Sltu => u32::from(a < operand),
+            // The borrow of the CPU's SUB.
+            Op::Sltu => row[cpu::k1].as_canonical_u32(),
             op if op.is_alu() => cval.unwrap_or(0),
             Op::Lui => i.imm,
             Op::Auipc => s.pc.wrapping_add(i.imm),
