@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::asm::*;
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::air::Table;
-use nexus_zkvm::stark::config::PARAMS_V4;
+use nexus_zkvm::stark::config::PARAMS_V5;
 use nexus_zkvm::stark::config::Val;
 use nexus_zkvm::stark::trace::{Witness, generate};
 use nexus_zkvm::stark::{
@@ -278,7 +278,7 @@ fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
     let program = Program::from_elf(&sum_program()).expect("loads");
     let witness = generate(&program, &input(10), MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
     assert_eq!(witness.tables, [Table::Cpu, Table::Rom, Table::Boundary, Table::Io, Table::Range]);
-    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V4).expect("proves");
+    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V5).expect("proves");
     verify_program(&program, &input(10), &expected(10), 5, &proof).expect("verifies");
 
     // A table set with an unknown table, or without one every segment has, is refused.
@@ -299,7 +299,7 @@ fn a_segment_has_only_the_tables_it_uses_and_cannot_leave_out_one_it_needs() {
         bad.tables.remove(k);
         bad.traces.remove(k);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
+            prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V5)
                 .map(|proof| verify_program(&program, b"", &output, 0, &proof))
         }));
         assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a proof without the {table:?} table was accepted");
@@ -325,7 +325,7 @@ fn every_instruction_proves_with_the_emulators_result() {
 #[test]
 fn every_column_of_every_table_is_constrained() {
     let (program, output, witness) = all_ops_witness();
-    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V4).expect("honest witness proves");
+    prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V5).expect("honest witness proves");
     assert_eq!(witness.tables, Table::ALL, "the program uses every table");
     let cases: Vec<(usize, Table, usize, &str)> = witness
         .tables
@@ -360,7 +360,7 @@ fn every_column_of_every_table_is_constrained() {
                         row[col] += nexus_zkvm::stark::config::Val::ONE;
                     }
                     let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
+                        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V5)
                             .map(|proof| verify_program(&program, b"", &output, 0, &proof))
                     }));
                     if let Ok(Ok(Ok(()))) = outcome {
@@ -428,7 +428,7 @@ fn a_padding_row_cannot_send_a_request() {
         .expect("the request's row");
     table.values[answering * bitwise::WIDTH + bitwise::mult] += Val::ONE;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V4)
+        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V5)
             .map(|proof| verify_program(&program, b"", &output, 0, &proof))
     }));
     assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a padding row's request was accepted");

@@ -73,15 +73,16 @@ columns!(
         // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
-        op_add, op_sub, borrow, f_sub,
+        op_add, op_sub, borrow, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
-        // Register values: rs1, rs2, new rd, previous rd, ALU result.
+        // The three accesses' values (see `eval_cpu`): rs1 (or a7); rs2, a0 or the loaded word;
+        // the old and new value of rd, of a1 or of the stored word. Then the ALU result.
         a_lo, a_hi, b_lo, b_hi, r_lo, r_hi, rdp_lo, rdp_hi, c_lo, c_hi,
-        // Data memory slot.
-        mem_addr, mp_lo, mp_hi, mn_lo, mn_hi, q_lo, off,
-        // Range-checked timestamp gaps to the previous access, for the four accesses.
-        d1_lo, d1_hi, d2_lo, d2_hi, dm_lo, dm_hi, dd_lo, dd_hi,
+        // Loads and stores: word address, the same for loads only (zero otherwise), byte offset.
+        q, q_load, off,
+        // Range-checked timestamp gaps to the previous access, for the three accesses.
+        d1_lo, d1_hi, d2_lo, d2_hi, d3_lo, d3_hi,
         // Control flow.
         z, inv, cond, taken, jbit, next_pc,
         // Syscall selector (DEBUG_WRITE: an ecall with none of them).
@@ -96,16 +97,16 @@ columns!(
 );
 
 /// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
-pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::f_sub;
+pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::sub_store;
 
 /// Decoded fields the ROM message carries as they are, in `rom` column order.
 pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of fifteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of sixteen halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique.
-pub const FLAGS: [usize; 15] = [
+pub const FLAGS: [usize; 16] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -120,7 +121,8 @@ pub const FLAGS: [usize; 15] = [
     cpu::op_add,
     cpu::op_sub,
     cpu::borrow,
-    cpu::f_sub,
+    cpu::sub_load,
+    cpu::sub_store,
 ];
 
 /// The `rom` bus message of a CPU row or decoded instruction, `col` reading CPU columns.
@@ -397,17 +399,18 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero((one.clone() - real.clone()) * FLAGS.into_iter().map(x).sum::<AB::Expr>());
 
     // The second ALU operand. The ROM leaves `imm` zero where rs2 is read and reads x0 (zero)
-    // as rs2 where `imm` is used, so `imm + b` is it, except for stores (rs2 is the value
-    // stored, the address is `rs1 + imm`).
+    // as rs2 where `imm` is used, so `imm + b` is it, except for loads and stores (`b` is
+    // the loaded word or the value stored, the address is `rs1 + imm`).
     let opnd_lo = x(cpu::imm_lo) + x(cpu::b_lo);
     let opnd_hi = x(cpu::imm_hi) + x(cpu::b_hi);
     let own = x(cpu::op_add) + x(cpu::op_sub);
     // ADD (`a + opnd = c + 2^32·k1`) and SUB (`c + opnd = a + 2^32·k1`) right here, limb by
     // limb with carry `k0`: most instructions need one, and a table row costs more than this.
     // With 16-bit limbs and boolean carries, each result limb is unique.
-    let not_store = one.clone() - x(cpu::f_store);
-    let own_lo = x(cpu::imm_lo) + not_store.clone() * x(cpu::b_lo);
-    let own_hi = x(cpu::imm_hi) + not_store * x(cpu::b_hi);
+    let ls = x(cpu::f_load) + x(cpu::f_store);
+    let not_ls = one.clone() - ls.clone();
+    let own_lo = x(cpu::imm_lo) + not_ls.clone() * x(cpu::b_lo);
+    let own_hi = x(cpu::imm_hi) + not_ls.clone() * x(cpu::b_hi);
     let add = x(cpu::op_add);
     let sub = x(cpu::op_sub);
     b.assert_zero(add.clone() * (x(cpu::a_lo) + own_lo.clone() - x(cpu::c_lo) - two16.clone() * x(cpu::k0)));
@@ -417,7 +420,6 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(sub.clone() * (x(cpu::c_lo) + own_lo - x(cpu::a_lo) - two16.clone() * x(cpu::k0)));
     b.assert_zero(sub * (x(cpu::c_hi) + own_hi + x(cpu::k0) - x(cpu::a_hi) - two16.clone() * x(cpu::k1)));
     // Loads and stores need `c_hi < 2^15` (the address is below 2^31), the others `< 2^16`.
-    let ls = x(cpu::f_load) + x(cpu::f_store);
     send(b, "r16", vec![x(cpu::c_lo)], own.clone());
     send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15) * ls.clone()], own);
 
@@ -426,15 +428,19 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let sltu = x(cpu::f_alu) * x(cpu::borrow);
     b.assert_zero(sltu.clone() * (x(cpu::r_lo) - x(cpu::k1)));
     b.assert_zero(sltu.clone() * x(cpu::r_hi));
-    for (r, cc, k, m, bb) in [
-        (cpu::r_lo, cpu::c_lo, cpu::k_lo, cpu::mp_lo, cpu::b_lo),
-        (cpu::r_hi, cpu::c_hi, cpu::k_hi, cpu::mp_hi, cpu::b_hi),
+    // LW loads the word itself and SW stores rs2 (`sub_*` only where `f_*`, by the ROM); the
+    // sub-word table relates the others. Syscalls other than READ_INPUT leave the register
+    // of their third access (a0, or a1 for WRITE_OUTPUT) unchanged.
+    for (r, cc, k, bb, p) in [
+        (cpu::r_lo, cpu::c_lo, cpu::k_lo, cpu::b_lo, cpu::rdp_lo),
+        (cpu::r_hi, cpu::c_hi, cpu::k_hi, cpu::b_hi, cpu::rdp_hi),
     ] {
         b.assert_zero((x(cpu::f_alu) - sltu.clone()) * (x(r) - x(cc)));
         b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
-        b.assert_zero(x(cpu::f_load) * (one.clone() - x(cpu::f_sub)) * (x(r) - x(m)));
-        // Syscalls other than READ_INPUT write a0 back unchanged.
-        b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(bb)));
+        b.assert_zero(
+            (x(cpu::f_load) - x(cpu::sub_load) + x(cpu::f_store) - x(cpu::sub_store)) * (x(r) - x(bb)),
+        );
+        b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(p)));
     }
 
     // Next pc.
@@ -467,25 +473,18 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         fb * (x(cpu::taken) - x(cpu::cond) - x(cpu::neg) + c::<AB>(2) * x(cpu::cond) * x(cpu::neg)),
     );
 
-    // Data memory slot: loads/stores address word `c / 4` (c < 2^31, byte offset `off`, zero
-    // for word accesses); syscalls read a1.
-    b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * x(cpu::q_lo) - x(cpu::off)));
-    b.assert_zero((one.clone() - x(cpu::f_sub)) * x(cpu::off));
-    b.assert_zero(ls.clone() * (x(cpu::mem_addr) - x(cpu::q_lo) - c::<AB>(1 << 14) * x(cpu::c_hi)));
-    b.assert_zero(x(cpu::f_ecall) * (x(cpu::mem_addr) - c::<AB>(REG_BASE + 11)));
-    // `q_lo < 2^16` suffices: `c_lo` (range checked by the CPU's ADD) and `off` (0 here, or
-    // one-hot in the sub-word table) are small, so `4·q_lo + off = c_lo` holds over the
-    // integers and `q_lo < 2^14`.
-    send(b, "r16", vec![x(cpu::q_lo)], ls);
-    for (nw, p, bb, r) in
-        [(cpu::mn_lo, cpu::mp_lo, cpu::b_lo, cpu::r_lo), (cpu::mn_hi, cpu::mp_hi, cpu::b_hi, cpu::r_hi)]
-    {
-        b.assert_zero((x(cpu::f_load) + x(cpu::f_ecall)) * (x(nw) - x(p)));
-        b.assert_zero(x(cpu::f_store) * (one.clone() - x(cpu::f_sub)) * (x(nw) - x(bb)));
-        // A store writes no register; pinning its `r` to the old word lets `r + mn - mp` name
-        // the sub-word table's value for loads (mn = mp) and stores (r = mp) alike.
-        b.assert_zero(x(cpu::f_store) * (x(r) - x(p)));
-    }
+    // Loads and stores address word `q = c / 4` (c < 2^31, byte offset `off`, zero for word
+    // accesses); `q` is zero on other rows and `q_load` is its copy on loads, so that the
+    // accesses' addresses below are linear. With `q_lo = q - 2^14·c_hi`, `q_lo < 2^16`
+    // suffices: `c_lo` (range checked by the CPU's ADD) and `off` (0 here, or one-hot in the
+    // sub-word table) are small, so `4·q_lo + off = c_lo` holds over the integers and
+    // `q_lo < 2^14`.
+    let q_lo = x(cpu::q) - c::<AB>(1 << 14) * x(cpu::c_hi);
+    b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * q_lo.clone() - x(cpu::off)));
+    b.assert_zero(not_ls * x(cpu::q));
+    b.assert_zero(x(cpu::q_load) - x(cpu::f_load) * x(cpu::q));
+    b.assert_zero((one.clone() - x(cpu::sub_load) - x(cpu::sub_store)) * x(cpu::off));
+    send(b, "r16", vec![q_lo], ls);
 
     // Syscalls: on ecall rows at most one selector, none for DEBUG_WRITE (a boolean
     // difference leaves the booleans' sum at most `f_ecall`), matching a7 (= rs1's value).
@@ -501,10 +500,10 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     );
     b.assert_zero(x(cpu::f_ecall) * x(cpu::a_hi));
     // Every request to another table, at most one per row (see the module doc): the ALU call
-    // (an operation other than the CPU's own ADD/SUB), the sub-word access (the table relates
-    // the word, offset and rs2 to the loaded value or the stored word), READ_INPUT (index a0,
-    // the word written to a0), WRITE_OUTPUT (index a0, a1 read through the data slot) and HALT
-    // (exit code a0).
+    // (an operation other than the CPU's own ADD/SUB), the sub-word load or store (the table
+    // relates the word, offset and rs2 to the loaded value or the stored word), READ_INPUT
+    // (index a0, the word written to a0), WRITE_OUTPUT (index a0, a1 read by the third access)
+    // and HALT (exit code a0).
     let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
     let z0 = || AB::Expr::ZERO;
     let io = |kind: u32, idx: [AB::Expr; 2], val: [usize; 2]| {
@@ -518,19 +517,23 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
             vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
         ),
         (
-            x(cpu::f_sub),
+            x(cpu::sub_load),
+            vec![x(cpu::op), x(cpu::off), x(cpu::b_lo), x(cpu::b_hi), z0(), x(cpu::r_lo), x(cpu::r_hi)],
+        ),
+        (
+            x(cpu::sub_store),
             vec![
                 x(cpu::op),
                 x(cpu::off),
-                x(cpu::mp_lo),
-                x(cpu::mp_hi),
+                x(cpu::rdp_lo),
+                x(cpu::rdp_hi),
                 x(cpu::b_lo),
-                x(cpu::r_lo) + x(cpu::mn_lo) - x(cpu::mp_lo),
-                x(cpu::r_hi) + x(cpu::mn_hi) - x(cpu::mp_hi),
+                x(cpu::r_lo),
+                x(cpu::r_hi),
             ],
         ),
         (x(cpu::s_read), io(io_kind::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
-        (x(cpu::s_write), io(io_kind::OUTPUT, b_idx(), [cpu::mp_lo, cpu::mp_hi])),
+        (x(cpu::s_write), io(io_kind::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
         (x(cpu::s_halt), io(io_kind::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
     ];
     b.push_exclusive_interaction(
@@ -538,37 +541,34 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         requests.into_iter().map(|(flag, fields)| (flag, Count::bounded(AB::Expr::ONE, 1), fields)),
     );
 
-    // Memory accesses at timestamps 4·clk + 1..4: rs1, rs2, data slot, rd.
-    let ts = |k: u32| c::<AB>(4) * x(cpu::clk) + c::<AB>(k);
-    let reg = |r: usize| c::<AB>(REG_BASE) + x(r);
+    // Memory accesses at timestamps 3·clk + 1..3. No instruction makes more than three: the
+    // first reads rs1 (a7 for ecall); the second reads rs2 (a0 for ecall) or, for a load, the
+    // data word; the third writes rd (a0 for ecall, or reads a1 for WRITE_OUTPUT) or, for a
+    // store, the data word. The ROM decodes rs2 = 0 for loads and rd = 0 for stores, and
+    // `s_write` is zero off ecall rows, so each address below is one of its cases.
+    let ts = |k: u32| c::<AB>(3) * x(cpu::clk) + c::<AB>(k);
+    let reg_or = |flag: usize| c::<AB>(REG_BASE) * (one.clone() - x(flag));
     let accesses = [
         (
-            reg(cpu::rs1),
+            c::<AB>(REG_BASE) + x(cpu::rs1),
             (cpu::a_lo, cpu::a_hi),
             (cpu::a_lo, cpu::a_hi),
             (cpu::d1_lo, cpu::d1_hi),
             real.clone(),
         ),
         (
-            reg(cpu::rs2),
+            reg_or(cpu::f_load) + x(cpu::rs2) + x(cpu::q_load),
             (cpu::b_lo, cpu::b_hi),
             (cpu::b_lo, cpu::b_hi),
             (cpu::d2_lo, cpu::d2_hi),
             real.clone(),
         ),
         (
-            x(cpu::mem_addr),
-            (cpu::mp_lo, cpu::mp_hi),
-            (cpu::mn_lo, cpu::mn_hi),
-            (cpu::dm_lo, cpu::dm_hi),
-            x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall),
-        ),
-        (
-            reg(cpu::rd),
+            reg_or(cpu::f_store) + x(cpu::rd) + x(cpu::s_write) + x(cpu::q) - x(cpu::q_load),
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
-            (cpu::dd_lo, cpu::dd_hi),
-            x(cpu::writes_rd),
+            (cpu::d3_lo, cpu::d3_hi),
+            x(cpu::writes_rd) + x(cpu::f_store),
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {
@@ -580,9 +580,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         send(b, "mem", vec![addr, x(nlo), x(nhi), now], en.clone());
         send(b, "r16", vec![x(dlo)], en);
     }
-    // The gaps' high bytes, two per lookup; an access a row does not make has a zero gap.
+    // The gaps' high bytes, two in one lookup; an access a row does not make has a zero gap.
     send(b, "pair", vec![x(cpu::d1_hi), x(cpu::d2_hi)], real.clone());
-    send(b, "pair", vec![x(cpu::dm_hi), x(cpu::dd_hi)], real);
+    send(b, "pair", vec![AB::Expr::ZERO, x(cpu::d3_hi)], real);
 }
 
 fn eval_rom<AB: InteractionBuilder<F = Val>>(b: &mut AB) {

@@ -60,12 +60,12 @@ pub struct Params {
 /// near 90 bits by the batching and commit-phase rounds whatever the number of queries.
 /// Fewer queries with more grinding keep the level of id 2 (96 queries, 16-bit query
 /// grinding) with proofs ≈ 8% smaller; the final polynomial drops FRI's last rounds, whose
-/// openings cost every query 7 sibling values each. Id 4 also names the AIRs of this build
+/// openings cost every query 7 sibling values each. Id 5 also names the AIRs of this build
 /// (retired: id 1, 84 queries and query grinding only, ≈ 90 bits; id 2, the AIRs before the
 /// CPU did its own ADD/SUB; id 3, the same parameters with separate `alu`, `sub` and `io`
-/// buses).
-pub const PARAMS_V4: Params = Params {
-    id: 4,
+/// buses; id 4, a CPU row with four memory accesses).
+pub const PARAMS_V5: Params = Params {
+    id: 5,
     log_blowup: 1,
     num_queries: 88,
     query_pow_bits: 20,
@@ -80,12 +80,12 @@ pub const PARAMS_V4: Params = Params {
 // FRI's final domain (2^(log_blowup + log_final_poly_len)) must be smaller than every table's
 // low-degree extension, so no table joins FRI below it.
 const _: () = assert!(
-    super::trace::MIN_HEIGHT << PARAMS_V4.log_blowup
-        > 1 << (PARAMS_V4.log_blowup + PARAMS_V4.log_final_poly_len)
+    super::trace::MIN_HEIGHT << PARAMS_V5.log_blowup
+        > 1 << (PARAMS_V5.log_blowup + PARAMS_V5.log_final_poly_len)
 );
 
 /// Every params id this build can verify.
-pub const KNOWN_PARAMS: [Params; 1] = [PARAMS_V4];
+pub const KNOWN_PARAMS: [Params; 1] = [PARAMS_V5];
 
 /// Looks up parameters by id.
 pub fn params_by_id(id: u32) -> Option<Params> {

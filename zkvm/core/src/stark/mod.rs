@@ -40,13 +40,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use self::air::{REG_BASE, Table, VmAir};
-use self::config::{Config, PARAMS_V4, Params, Val, make_config, params_by_id};
+use self::config::{Config, PARAMS_V5, Params, Val, make_config, params_by_id};
 use self::security::{SecurityReport, combined_report, security_report};
 use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
 use crate::elf::{Program, ProgramId};
 use crate::emu::{bytes_to_tape, run_program};
 
-/// Largest CPU table a proof may claim: timestamps `4·clk + 4` must stay below 2^24.
+/// Largest CPU table a proof may claim: timestamps `3·clk + 3` must stay below 2^24.
 pub const MAX_LOG_CPU_HEIGHT: usize = 21;
 /// Largest height any other table may claim (bounds the verifier's work).
 pub const MAX_LOG_HEIGHT: usize = 24;
@@ -335,7 +335,7 @@ pub fn prove_program_planned(
         return Err(ProveError::SegmentPlan(plan, run.cycles));
     }
     let total = plan.len();
-    let params = PARAMS_V4;
+    let params = PARAMS_V5;
     let mut segments = Vec::with_capacity(total);
     let mut reports = Vec::new();
     for_each_segment(program, input, &plan, crate::DEFAULT_MAX_CYCLES, |witness| {

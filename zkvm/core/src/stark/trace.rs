@@ -20,7 +20,7 @@ use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape, tape_to_bytes};
 use crate::isa::{Instr, Op};
 
 /// Smallest table height: tiny tables gain nothing below it, and FRI can stop at a final
-/// polynomial shorter than every table (see `config::PARAMS_V4`).
+/// polynomial shorter than every table (see `config::PARAMS_V5`).
 pub const MIN_HEIGHT: usize = 64;
 
 /// Height of a table with `n` used rows.
@@ -96,7 +96,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
                 r[cpu::writes_rd] = writes;
             }
             if !matches!(op, Op::Lw | Op::Sw) {
-                r[cpu::f_sub] = Val::ONE;
+                r[if op.is_load() { cpu::sub_load } else { cpu::sub_store }] = Val::ONE;
                 r[cpu::op] = f(op as u32);
             }
         }
@@ -107,7 +107,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         _ => {} // fence: falls through to pc + 4 and touches nothing
     }
     let call = alu_call(i.op);
-    if r[cpu::f_sub] == Val::ZERO {
+    if r[cpu::sub_load] == Val::ZERO && r[cpu::sub_store] == Val::ZERO {
         r[cpu::op] = call.map_or(Val::ZERO, |op| f(op as u32));
     }
     // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
@@ -138,7 +138,7 @@ fn uses_borrow(op: Op) -> bool {
 }
 
 /// Width of an instruction's decoded fields.
-const DECODED_WIDTH: usize = cpu::f_sub - cpu::pc + 1;
+const DECODED_WIDTH: usize = cpu::sub_store - cpu::pc + 1;
 
 /// The program's instructions decoded once: the ROM table and the CPU's decoded fields.
 pub struct Rom {
@@ -379,12 +379,12 @@ fn access(row: &mut [Val], cols: (usize, usize), prev: u32, now: u32, rc: &mut R
     rc.r16(d & 0xffff);
 }
 
-/// Counts the two `pair` lookups that check the gaps' high bytes of a real row, two at a time
-/// (zero for an access the instruction does not make).
+/// Counts the two `pair` lookups that check the gaps' high bytes of a real row (zero for an
+/// access the instruction does not make).
 fn gap_pairs(row: &[Val], rc: &mut RangeCount) {
     let byte = |c: usize| row[c].as_canonical_u32();
     rc.pair(byte(cpu::d1_hi), byte(cpu::d2_hi));
-    rc.pair(byte(cpu::dm_hi), byte(cpu::dd_hi));
+    rc.pair(0, byte(cpu::d3_hi));
 }
 
 /// Tails at least this tall (2^18 rows) are worth splitting: below it, a segment's fixed cost
@@ -544,61 +544,59 @@ fn segment(
         }
         row[cpu::next_pc] = f(s.next_pc);
 
-        // Memory slot.
-        let clk4 = 4 * clk as u32;
-        let t1 = ms.reg(i.rs1, clk4 + 1);
-        access(row, (cpu::d1_lo, cpu::d1_hi), t1, clk4 + 1, &mut rc);
-        let t2 = ms.reg(i.rs2, clk4 + 2);
-        access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk4 + 2, &mut rc);
-        let mut loaded = 0;
-        if let (Some(m), Some(addr)) = (s.mem, cval) {
-            let waddr = addr >> 2;
-            row[cpu::mem_addr] = f(waddr);
-            row[cpu::q_lo] = f(waddr & 0x3fff);
+        // The three accesses (see the CPU AIR): rs1; rs2 or a load's word; rd, a1 for
+        // WRITE_OUTPUT, or a store's word.
+        let clk3 = 3 * clk as u32;
+        let t1 = ms.reg(i.rs1, clk3 + 1);
+        access(row, (cpu::d1_lo, cpu::d1_hi), t1, clk3 + 1, &mut rc);
+        let data = s.mem.zip(cval).map(|(m, addr)| (m, addr, addr >> 2));
+        if let Some((m, addr, waddr)) = data {
+            row[cpu::q] = f(waddr);
             row[cpu::off] = f(addr & 3);
             rc.r16(waddr & 0x3fff);
-            (row[cpu::mp_lo], row[cpu::mp_hi]) = split(m.before);
-            (row[cpu::mn_lo], row[cpu::mn_hi]) = split(m.after);
-            let tm = ms.word(waddr, m.before, clk4 + 3);
-            access(row, (cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
-            loaded = if is(cpu::f_sub) {
-                let v = subword_row(&mut sub_rows, i.op, addr & 3, m.before, bv, &mut rc);
-                debug_assert!(i.op.is_load() || v == m.after);
-                v
-            } else {
-                m.before
-            };
-        } else if i.op == Op::Ecall {
-            let a1 = ms.regs[11];
-            row[cpu::mem_addr] = f(REG_BASE + 11);
-            (row[cpu::mp_lo], row[cpu::mp_hi]) = split(a1);
-            (row[cpu::mn_lo], row[cpu::mn_hi]) = split(a1);
-            let tm = ms.reg(11, clk4 + 3);
-            access(row, (cpu::dm_lo, cpu::dm_hi), tm, clk4 + 3, &mut rc);
+            if i.op.is_load() {
+                row[cpu::q_load] = f(waddr);
+                (row[cpu::b_lo], row[cpu::b_hi]) = split(m.before);
+                let t2 = ms.word(waddr, m.before, clk3 + 2);
+                access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk3 + 2, &mut rc);
+            }
+        }
+        if !i.op.is_load() {
+            let t2 = ms.reg(i.rs2, clk3 + 2);
+            access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk3 + 2, &mut rc);
         }
 
-        // The value rd receives. Computed even when rd = x0 (then it is not written), because
-        // the AIR ties it to its source whatever rd is.
-        let new_rd = match i.op {
+        // The value the third access writes. Computed even when rd = x0 (then nothing is
+        // written), because the AIR ties it to its source whatever rd is.
+        let write_output = s.syscall == Some(crate::emu::syscall::WRITE_OUTPUT);
+        let third = if write_output { 11 } else { i.rd };
+        let new_val = match (i.op, data) {
             // The borrow of the CPU's SUB.
-            Op::Sltu => row[cpu::k1].as_canonical_u32(),
-            op if op.is_alu() => cval.unwrap_or(0),
-            Op::Lui => i.imm,
-            Op::Auipc => s.pc.wrapping_add(i.imm),
-            Op::Jal | Op::Jalr => s.pc.wrapping_add(4),
-            op if op.is_load() => loaded,
-            // Not written; the AIR pins a store's `r` to the old word.
-            op if op.is_store() => s.mem.map_or(0, |m| m.before),
-            Op::Ecall if s.syscall == Some(crate::emu::syscall::READ_INPUT) => s.rd_val,
-            Op::Ecall => bv,
+            (Op::Sltu, _) => row[cpu::k1].as_canonical_u32(),
+            (op, _) if op.is_alu() => cval.unwrap_or(0),
+            (Op::Lui, _) => i.imm,
+            (Op::Auipc, _) => s.pc.wrapping_add(i.imm),
+            (Op::Jal | Op::Jalr, _) => s.pc.wrapping_add(4),
+            (op, Some((m, addr, _))) if is(cpu::sub_load) || is(cpu::sub_store) => {
+                let v = subword_row(&mut sub_rows, op, addr & 3, m.before, bv, &mut rc);
+                debug_assert!(op.is_load() || v == m.after);
+                v
+            }
+            (_, Some((m, _, _))) => m.after,
+            (Op::Ecall, _) if s.syscall == Some(crate::emu::syscall::READ_INPUT) => s.rd_val,
+            (Op::Ecall, _) => ms.regs[usize::from(third)],
             _ => 0,
         };
-        (row[cpu::r_lo], row[cpu::r_hi]) = split(new_rd);
-        if is(cpu::writes_rd) {
-            (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(i.rd)]);
-            let td = ms.reg(i.rd, clk4 + 4);
-            access(row, (cpu::dd_lo, cpu::dd_hi), td, clk4 + 4, &mut rc);
-            ms.regs[usize::from(i.rd)] = new_rd;
+        (row[cpu::r_lo], row[cpu::r_hi]) = split(new_val);
+        if let (Some((m, _, waddr)), true) = (data, i.op.is_store()) {
+            (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(m.before);
+            let t3 = ms.word(waddr, m.before, clk3 + 3);
+            access(row, (cpu::d3_lo, cpu::d3_hi), t3, clk3 + 3, &mut rc);
+        } else if is(cpu::writes_rd) {
+            (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(third)]);
+            let t3 = ms.reg(third, clk3 + 3);
+            access(row, (cpu::d3_lo, cpu::d3_hi), t3, clk3 + 3, &mut rc);
+            ms.regs[usize::from(third)] = new_val;
         }
         gap_pairs(row, &mut rc);
 
