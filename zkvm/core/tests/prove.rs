@@ -433,3 +433,59 @@ fn a_padding_row_cannot_send_a_request() {
     }));
     assert!(!matches!(outcome, Ok(Ok(Ok(())))), "a padding row's request was accepted");
 }
+
+#[test]
+fn one_multiplier_row_answers_a_mul_and_the_mulhu_of_the_same_operands() {
+    use nexus_zkvm::stark::air::mul;
+    let mut c = Vec::new();
+    li(&mut c, T0, 0xdead_beef);
+    li(&mut c, T1, 0x8765_4321);
+    c.push(r_type(1, T1, T0, 0, S0, 0x33)); // mul
+    c.push(r_type(1, T1, T0, 3, S1, 0x33)); // mulhu, same operands: the same row
+    c.push(r_type(1, T1, T0, 1, S2, 0x33)); // mulh sign-extends: a row of its own
+    c.push(r_type(0, S1, S0, 4, S3, 0x33));
+    c.push(r_type(0, S2, S3, 4, S3, 0x33));
+    li(&mut c, A7, 0x101); // output: 4 bytes, then the word
+    li(&mut c, A0, 0);
+    li(&mut c, A1, 4);
+    c.push(0x73);
+    li(&mut c, A0, 1);
+    c.push(addi(A1, S3, 0));
+    c.push(0x73);
+    li(&mut c, A7, 93);
+    li(&mut c, A0, 0);
+    c.push(0x73);
+    let elf = elf(&c, &[]);
+    let program = Program::from_elf(&elf).expect("loads");
+    let run = nexus_zkvm::execute(&elf, b"").expect("runs");
+    let (a, b) = (0xdead_beef_u64, 0x8765_4321_u64);
+    let signed = (i64::from(0xdead_beef_u32 as i32) * i64::from(0x8765_4321_u32 as i32)) >> 32;
+    let expect = ((a * b) as u32) ^ ((a * b) >> 32) as u32 ^ signed as u32;
+    assert_eq!(run.output, expect.to_le_bytes());
+
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    let k = witness.tables.iter().position(|&t| t == Table::Mul).expect("multiplier table");
+    let rows: Vec<&[Val]> = witness.traces[k]
+        .values
+        .chunks(mul::WIDTH)
+        .filter(|r| r[mul::is_u] + r[mul::is_mulh] == Val::ONE)
+        .collect();
+    assert_eq!(rows.len(), 2, "one unsigned and one signed row");
+    assert_eq!((rows[0][mul::m_lo], rows[0][mul::m_hi]), (Val::ONE, Val::ONE));
+    assert_eq!(
+        (rows[1][mul::is_mulh], rows[1][mul::m_lo], rows[1][mul::m_hi]),
+        (Val::ONE, Val::ZERO, Val::ONE)
+    );
+    let proof = prove_witnesses(&program, std::slice::from_ref(&witness), &PARAMS_V5).expect("proves");
+    verify_program(&program, b"", &run.output, run.exit_code, &proof).expect("verifies");
+
+    // Without its second use the row no longer answers the MULHU, which then goes unanswered.
+    let mut bad = witness.clone();
+    let first = bad.traces[k].values.chunks(mul::WIDTH).position(|r| r[mul::is_u] == Val::ONE).expect("row");
+    bad.traces[k].values[first * mul::WIDTH + mul::m_hi] = Val::ZERO;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        prove_witnesses(&program, std::slice::from_ref(&bad), &PARAMS_V5)
+            .map(|proof| verify_program(&program, b"", &run.output, run.exit_code, &proof))
+    }));
+    assert!(!matches!(outcome, Ok(Ok(Ok(())))), "an unanswered MULHU was accepted");
+}

@@ -41,10 +41,14 @@ columns!(
 );
 
 columns!(
-    /// MUL/MULH/MULHSU/MULHU: the 64-bit product of the (sign-extended) operands in bytes
-    /// `p0..p7`, computed column by column with carries `k0..k7`.
+    /// MUL/MULH/MULHSU/MULHU: the 64-bit product of the operands in bytes `p0..p7`, computed
+    /// column by column with carries `k0..k7`, the operands zero-extended (`is_u`) or
+    /// sign-extended as MULH (`is_mulh`) or MULHSU (`is_mulhsu`) extend them. A row answers
+    /// MUL (the low word, the same for every extension) `m_lo` times and its high-word
+    /// operation `m_hi` times: compilers follow a MUL by a MULHU of the same operands for a
+    /// 64-bit product, and a division asks for both.
     mul { a0, a1, a2, a3, b0, b1, b2, b3, p0, p1, p2, p3, p4, p5, p6, p7,
-          k0, k1, k2, k3, k4, k5, k6, k7, sa, sb, is_mul, is_mulh, is_mulhsu, is_mulhu, mult }
+          k0, k1, k2, k3, k4, k5, k6, k7, sa, sb, is_u, is_mulh, is_mulhsu, m_lo, m_hi }
 );
 
 columns!(
@@ -218,9 +222,9 @@ pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let x = |i: usize| l[i].clone();
     b.assert_bool(x(sa));
     b.assert_bool(x(sb));
-    let active = flags(b, &l, &[is_mul, is_mulh, is_mulhsu, is_mulhu], mult);
-    // Only the high word of a signed operand depends on its sign.
-    b.assert_zero(x(sa) * (x(is_mul) + x(is_mulhu)));
+    let active = flags(b, &l, &[is_u, is_mulh, is_mulhsu], m_lo);
+    b.assert_zero(x(m_hi) * (AB::Expr::ONE - active.clone()));
+    b.assert_zero(x(sa) * x(is_u));
     b.assert_zero(x(sb) * (AB::Expr::ONE - x(is_mulh)));
     sign8(b, x(a3), x(sa), x(is_mulh) + x(is_mulhsu));
     sign8(b, x(b3), x(sb), x(is_mulh));
@@ -236,25 +240,19 @@ pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         b.assert_zero(sum - x(p0 + k) - c::<AB>(256) * x(k0 + k));
         send(b, "r16", vec![x(k0 + k)], active.clone());
     }
-    let lowq = x(is_mul);
-    let highq = AB::Expr::ONE - x(is_mul);
-    let out = |i: usize| {
-        lowq.clone() * limb::<AB>(x(p0 + i), x(p1 + i)) + highq.clone() * limb::<AB>(x(p4 + i), x(p5 + i))
-    };
-    let op = op_of::<AB>(
-        &l,
-        &[(is_mul, Op::Mul), (is_mulh, Op::Mulh), (is_mulhsu, Op::Mulhsu), (is_mulhu, Op::Mulhu)],
-    );
-    let fields = vec![
-        op,
-        limb::<AB>(x(a0), x(a1)),
-        limb::<AB>(x(a2), x(a3)),
-        limb::<AB>(x(b0), x(b1)),
-        limb::<AB>(x(b2), x(b3)),
-        out(0),
-        out(2),
-    ];
-    provide(b, OP, fields, x(mult));
+    let high_op = op_of::<AB>(&l, &[(is_u, Op::Mulhu), (is_mulh, Op::Mulh), (is_mulhsu, Op::Mulhsu)]);
+    for (op, p, m) in [(c::<AB>(Op::Mul as u32), p0, m_lo), (high_op, p4, m_hi)] {
+        let fields = vec![
+            op,
+            limb::<AB>(x(a0), x(a1)),
+            limb::<AB>(x(a2), x(a3)),
+            limb::<AB>(x(b0), x(b1)),
+            limb::<AB>(x(b2), x(b3)),
+            limb::<AB>(x(p), x(p + 1)),
+            limb::<AB>(x(p + 2), x(p + 3)),
+        ];
+        provide(b, OP, fields, x(m));
+    }
 }
 
 pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -370,6 +368,9 @@ fn put_bytes(r: &mut [Val], first: usize, x: u32) {
 pub(crate) struct AluTrace {
     /// Rows per table, flattened, in the order of [`AluTrace::WIDTHS`].
     pub tables: [Vec<Val>; 5],
+    /// The operands and extension column of the multiplier's last row, which the next
+    /// multiplication answers too if it has the same operands.
+    last_product: Option<(u32, u32, usize)>,
 }
 
 impl AluTrace {
@@ -485,6 +486,23 @@ impl AluTrace {
 
     fn mul(&mut self, op: Op, a: u32, b: u32, rc: &mut RangeCount) {
         use mul::*;
+        let kind = match op {
+            Op::Mulh => is_mulh,
+            Op::Mulhsu => is_mulhsu,
+            _ => is_u,
+        };
+        let count = if op == Op::Mul { m_lo } else { m_hi };
+        // MUL's low word does not depend on the extension, so any row with its operands serves.
+        if let Some((la, lb, lkind)) = self.last_product
+            && (la, lb) == (a, b)
+            && (op == Op::Mul || lkind == kind)
+        {
+            let t = &mut self.tables[3];
+            let row = t.len() - mul::WIDTH;
+            t[row + count] += Val::ONE;
+            return;
+        }
+        self.last_product = Some((a, b, kind));
         let s_a = matches!(op, Op::Mulh | Op::Mulhsu) && a >> 31 == 1;
         let s_b = op == Op::Mulh && b >> 31 == 1;
         let ext = |x: u32, s: bool| -> [u32; 8] {
@@ -510,13 +528,8 @@ impl AluTrace {
         }
         r[sa] = Val::from_bool(s_a);
         r[sb] = Val::from_bool(s_b);
-        r[match op {
-            Op::Mul => is_mul,
-            Op::Mulh => is_mulh,
-            Op::Mulhsu => is_mulhsu,
-            _ => is_mulhu,
-        }] = Val::ONE;
-        r[mult] = Val::ONE;
+        r[kind] = Val::ONE;
+        r[count] = Val::ONE;
         for (hi, lo) in [(ae[1], ae[0]), (ae[3], ae[2]), (be[1], be[0]), (be[3], be[2])] {
             rc.pair(hi, lo);
         }
