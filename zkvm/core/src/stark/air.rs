@@ -83,12 +83,30 @@ columns!(
         q, q_load, off,
         // Range-checked timestamp gaps to the previous access, for the three accesses.
         d1_lo, d1_hi, d2_lo, d2_hi, d3_lo, d3_hi,
-        // Control flow.
-        z, inv, cond, taken, jbit, next_pc,
+        // Control flow (a branch's condition witnesses are in `branch`).
+        jbit, next_pc,
         // Syscall selector (DEBUG_WRITE: an ecall with none of them).
         s_halt, s_read, s_write,
     }
 );
+
+/// A branch writes no register, so its condition's witnesses ride in the third access's value
+/// columns, which nothing else constrains on branch rows: `z = [rs1 = rs2]` with `inv` the
+/// inverse of the difference's limb sum otherwise, `cond` the compared relation, `taken`
+/// whether the branch jumps (`cond` flipped by `neg`). Each is fixed by its constraint, so
+/// none needs a boolean check of its own.
+#[allow(non_upper_case_globals)]
+pub mod branch {
+    use super::cpu;
+    /// 1 when the operands are equal.
+    pub const z: usize = cpu::r_lo;
+    /// Inverse of `c_lo + c_hi` when the operands differ.
+    pub const inv: usize = cpu::r_hi;
+    /// The relation the branch tests (before `neg`).
+    pub const cond: usize = cpu::rdp_lo;
+    /// Whether the branch jumps.
+    pub const taken: usize = cpu::rdp_hi;
+}
 
 columns!(
     /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
@@ -360,9 +378,6 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // Booleans; the decoded ones too, so that their packing in the ROM message is unique.
     for col in FLAGS.into_iter().chain([
         cpu::is_real,
-        cpu::z,
-        cpu::cond,
-        cpu::taken,
         cpu::jbit,
         cpu::s_halt,
         cpu::s_read,
@@ -448,7 +463,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let pc4 = x(cpu::pc) + c::<AB>(4);
     b.assert_zero(real.clone() * seq * (x(cpu::next_pc) - pc4.clone()));
     b.assert_zero(x(cpu::f_jal) * (x(cpu::next_pc) - x(cpu::imm_lo)));
-    b.assert_zero(x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(cpu::taken) * (x(cpu::k_lo) - pc4)));
+    b.assert_zero(
+        x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(branch::taken) * (x(cpu::k_lo) - pc4)),
+    );
     // jalr clears bit 0; the next row's ROM lookup rejects any target that is not an aligned
     // code address, so `jbit` needs no further constraint.
     b.assert_zero(
@@ -460,17 +477,17 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // `neg` flips it.
     let s = x(cpu::c_lo) + x(cpu::c_hi);
     let fb = x(cpu::f_branch);
-    b.assert_zero(fb.clone() * (s.clone() * x(cpu::inv) - one.clone() + x(cpu::z)));
-    b.assert_zero(fb.clone() * s * x(cpu::z));
+    b.assert_zero(fb.clone() * (s.clone() * x(branch::inv) - one.clone() + x(branch::z)));
+    b.assert_zero(fb.clone() * s * x(branch::z));
     b.assert_zero(
         fb.clone()
-            * (x(cpu::cond)
-                - x(cpu::eqtype) * x(cpu::z)
+            * (x(branch::cond)
+                - x(cpu::eqtype) * x(branch::z)
                 - x(cpu::borrow) * x(cpu::k1)
                 - (one.clone() - x(cpu::eqtype) - x(cpu::borrow)) * x(cpu::c_lo)),
     );
     b.assert_zero(
-        fb * (x(cpu::taken) - x(cpu::cond) - x(cpu::neg) + c::<AB>(2) * x(cpu::cond) * x(cpu::neg)),
+        fb * (x(branch::taken) - x(branch::cond) - x(cpu::neg) + c::<AB>(2) * x(branch::cond) * x(cpu::neg)),
     );
 
     // Loads and stores address word `q = c / 4` (c < 2^31, byte offset `off`, zero for word

@@ -9,8 +9,8 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    DECODED, REG_BASE, Table, boundary, boundary_main, cpu, cpu_pv, f, io, io_kind, range, rom, rom_message,
-    subword,
+    DECODED, REG_BASE, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind, range, rom,
+    rom_message, subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -524,9 +524,9 @@ fn segment(
             (row[cpu::c_lo], row[cpu::c_hi]) = split(cval);
             if is(cpu::f_branch) {
                 let sum = (cval & 0xffff) + (cval >> 16);
-                row[cpu::z] = Val::from_bool(sum == 0);
+                row[branch::z] = Val::from_bool(sum == 0);
                 if sum != 0 {
-                    row[cpu::inv] = f(sum).inverse();
+                    row[branch::inv] = f(sum).inverse();
                 }
                 let cond = if is(cpu::eqtype) {
                     sum == 0
@@ -535,8 +535,8 @@ fn segment(
                 } else {
                     cval == 1
                 };
-                row[cpu::cond] = Val::from_bool(cond);
-                row[cpu::taken] = Val::from_bool(cond != is(cpu::neg));
+                row[branch::cond] = Val::from_bool(cond);
+                row[branch::taken] = Val::from_bool(cond != is(cpu::neg));
             }
             if i.op == Op::Jalr {
                 row[cpu::jbit] = f(cval & 1);
@@ -587,7 +587,10 @@ fn segment(
             (Op::Ecall, _) => ms.regs[usize::from(third)],
             _ => 0,
         };
-        (row[cpu::r_lo], row[cpu::r_hi]) = split(new_val);
+        // Branch rows keep their condition's witnesses here (`air::branch`).
+        if !is(cpu::f_branch) {
+            (row[cpu::r_lo], row[cpu::r_hi]) = split(new_val);
+        }
         if let (Some((m, _, waddr)), true) = (data, i.op.is_store()) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(m.before);
             let t3 = ms.word(waddr, m.before, clk3 + 3);
