@@ -21,7 +21,6 @@ use nexus_zkvm::stark::{
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 
 const A0: u32 = 10;
-const A1: u32 = 11;
 const A2: u32 = 12;
 const A7: u32 = 17;
 const RA: u32 = 1;
@@ -60,13 +59,7 @@ fn sum_program() -> Vec<u8> {
     c.push(r_type(0x20, S1, T0, 0, T1, 0x33)); // t1 = t0 - s1 = 5
     c.push(b_type(8, T1, T1, 0)); // beq t1, t1, +8
     c.push(addi(T1, T1, 100)); // skipped
-    li(&mut c, A7, 0x101);
-    li(&mut c, A0, 0);
-    li(&mut c, A1, 4);
-    c.push(0x73); // output[0] = 4 (byte length)
-    li(&mut c, A0, 1);
-    c.push(addi(A1, T0, 0));
-    c.push(0x73); // output[1] = t0
+    output_word(&mut c, T0);
     li(&mut c, A7, 64);
     li(&mut c, A2, 0);
     c.push(0x73); // debug write (not proven)
@@ -179,13 +172,7 @@ fn all_ops_program() -> Vec<u8> {
     c.push(u_type(1, T2, 0x17)); // auipc
     acc(&mut c);
     c.push(0x0000_000f); // fence
-    li(&mut c, A7, 0x101);
-    li(&mut c, A0, 0);
-    li(&mut c, A1, 4);
-    c.push(0x73);
-    li(&mut c, A0, 1);
-    c.push(addi(A1, S1, 0));
-    c.push(0x73);
+    output_word(&mut c, S1);
     li(&mut c, A7, 93);
     li(&mut c, A0, 0);
     c.push(0x73);
@@ -445,13 +432,7 @@ fn one_multiplier_row_answers_a_mul_and_the_mulhu_of_the_same_operands() {
     c.push(r_type(1, T1, T0, 1, S2, 0x33)); // mulh sign-extends: a row of its own
     c.push(r_type(0, S1, S0, 4, S3, 0x33));
     c.push(r_type(0, S2, S3, 4, S3, 0x33));
-    li(&mut c, A7, 0x101); // output: 4 bytes, then the word
-    li(&mut c, A0, 0);
-    li(&mut c, A1, 4);
-    c.push(0x73);
-    li(&mut c, A0, 1);
-    c.push(addi(A1, S3, 0));
-    c.push(0x73);
+    output_word(&mut c, S3);
     li(&mut c, A7, 93);
     li(&mut c, A0, 0);
     c.push(0x73);

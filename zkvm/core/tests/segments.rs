@@ -16,7 +16,6 @@ use nexus_zkvm::stark::{
 use p3_field::PrimeCharacteristicRing;
 
 const A0: u32 = 10;
-const A1: u32 = 11;
 const A7: u32 = 17;
 const T0: u32 = 5;
 const T1: u32 = 6;
@@ -48,13 +47,7 @@ fn memory_loop_program() -> Vec<u8> {
     c.push(i_type(1, S2, 0, S2, 0x13)); // s2 += 1
     c.push(b_type(-16, S0, S2, 1)); // bne s2, s0, loop
     c.push(i_type(0, S3, 2, T1, 0x03)); // lw t1, 0(s3)
-    li(&mut c, A7, 0x101);
-    li(&mut c, A0, 0);
-    li(&mut c, A1, 4);
-    c.push(0x73); // output[0] = 4 (byte length)
-    li(&mut c, A0, 1);
-    c.push(i_type(0, T1, 0, A1, 0x13));
-    c.push(0x73); // output[1] = t1
+    output_word(&mut c, T1);
     li(&mut c, A7, 93);
     li(&mut c, A0, EXIT);
     c.push(0x73); // halt(3)

@@ -91,6 +91,18 @@ fn limb<AB: AirBuilder>(lo: AB::Expr, hi: AB::Expr) -> AB::Expr {
     lo + c::<AB>(256) * hi
 }
 
+/// The word in the four byte columns from `first`, as its two limbs.
+fn byte_word<AB: AirBuilder>(l: &[AB::Expr], first: usize) -> [AB::Expr; 2] {
+    let x = |i: usize| l[first + i].clone();
+    [limb::<AB>(x(0), x(1)), limb::<AB>(x(2), x(3))]
+}
+
+/// An `op` bus message: the operation, then the limbs of the operands and of the result.
+fn op_message<E>(op: E, a: [E; 2], b: [E; 2], out: [E; 2]) -> Vec<E> {
+    let ([a_lo, a_hi], [b_lo, b_hi], [c_lo, c_hi]) = (a, b, out);
+    vec![op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi]
+}
+
 pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     use bitwise::*;
     let l = row(b);
@@ -103,16 +115,8 @@ pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         res.push((x(is_and) + x(is_or)) * x(n0 + k) + (x(is_xor) + x(is_or)) * x(x0 + k));
     }
     let op = op_of::<AB>(&l, &[(is_and, Op::And), (is_or, Op::Or), (is_xor, Op::Xor)]);
-    let fields = vec![
-        op,
-        limb::<AB>(x(a0), x(a1)),
-        limb::<AB>(x(a2), x(a3)),
-        limb::<AB>(x(b0), x(b1)),
-        limb::<AB>(x(b2), x(b3)),
-        limb::<AB>(res[0].clone(), res[1].clone()),
-        limb::<AB>(res[2].clone(), res[3].clone()),
-    ];
-    provide(b, OP, fields, x(mult));
+    let out = byte_word::<AB>(&res, 0);
+    provide(b, OP, op_message(op, byte_word::<AB>(&l, a0), byte_word::<AB>(&l, b0), out), x(mult));
 }
 
 /// Sends the lookups proving `hi = 2^15·s + rest` with `rest < 2^15`, when `en`.
@@ -197,15 +201,7 @@ pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         b.assert_zero(right.clone() * (x(c0 + k) - right_k));
     }
     let op = op_of::<AB>(&l, &[(is_sll, Op::Sll), (is_srl, Op::Srl), (is_sra, Op::Sra)]);
-    let fields = vec![
-        op,
-        limb::<AB>(x(a0), x(a1)),
-        limb::<AB>(x(a2), x(a3)),
-        x(b_lo),
-        x(b_hi),
-        limb::<AB>(x(c0), x(c1)),
-        limb::<AB>(x(c2), x(c3)),
-    ];
+    let fields = op_message(op, byte_word::<AB>(&l, a0), [x(b_lo), x(b_hi)], byte_word::<AB>(&l, c0));
     provide(b, OP, fields, x(mult));
 }
 
@@ -242,15 +238,7 @@ pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     }
     let high_op = op_of::<AB>(&l, &[(is_u, Op::Mulhu), (is_mulh, Op::Mulh), (is_mulhsu, Op::Mulhsu)]);
     for (op, p, m) in [(c::<AB>(Op::Mul as u32), p0, m_lo), (high_op, p4, m_hi)] {
-        let fields = vec![
-            op,
-            limb::<AB>(x(a0), x(a1)),
-            limb::<AB>(x(a2), x(a3)),
-            limb::<AB>(x(b0), x(b1)),
-            limb::<AB>(x(b2), x(b3)),
-            limb::<AB>(x(p), x(p + 1)),
-            limb::<AB>(x(p + 2), x(p + 3)),
-        ];
+        let fields = op_message(op, byte_word::<AB>(&l, a0), byte_word::<AB>(&l, b0), byte_word::<AB>(&l, p));
         provide(b, OP, fields, x(m));
     }
 }

@@ -42,6 +42,19 @@ pub fn li(code: &mut Vec<u32>, rd: u32, value: u32) {
     code.push(i_type(lo, rd, 0, rd, 0x13));
 }
 
+/// Writes a 4-byte output, the word in `reg`: WRITE_OUTPUT of the tape's byte length, then
+/// of the word (clobbers a0, a1 and a7).
+pub fn output_word(code: &mut Vec<u32>, reg: u32) {
+    let (a0, a1, a7) = (10, 11, 17);
+    li(code, a7, 0x101);
+    li(code, a0, 0);
+    li(code, a1, 4);
+    code.push(0x73); // output[0] = 4 (byte length)
+    li(code, a0, 1);
+    code.push(i_type(0, reg, 0, a1, 0x13));
+    code.push(0x73); // output[1] = reg
+}
+
 /// Load address of the single RWX segment every generated ELF uses.
 pub const BASE: u32 = 0x10000;
 /// ELF header + one program header.
