@@ -46,6 +46,11 @@ enum Zk {
         /// Where to write the proof.
         #[arg(short, long, default_value = "proof.bin")]
         out: PathBuf,
+        /// Cycles per segment, as a power of two: each step down roughly halves the prover's
+        /// peak memory (2^20: about 1.7 GiB) and adds a segment's worth of proof per doubling.
+        #[arg(long, default_value_t = cli::DEFAULT_LOG_SEGMENT as u8,
+              value_parser = clap::value_parser!(u8).range(cli::MIN_LOG_SEGMENT as i64..=cli::MAX_LOG_CPU_HEIGHT as i64))]
+        segment_log: u8,
     },
     /// Verify a proof file against the guest and input.
     Verify {
@@ -88,10 +93,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Zk::Prove { elf, input, out } => {
+        Zk::Prove { elf, input, out, segment_log } => {
             let input = super::parse_input(&input)?;
             let bar = super::spinner(json);
-            let s = cli::prove(&elf, &input, &out, &mut |line| bar.set_message(line.to_string()));
+            let s = cli::prove(&elf, &input, &out, segment_log.into(), &mut |line| {
+                bar.set_message(line.to_string())
+            });
             bar.finish_and_clear();
             let s = s?;
             if json {

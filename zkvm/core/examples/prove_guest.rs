@@ -1,15 +1,15 @@
 //! Proves one benchmark guest at its benchmark size and prints the measurements BENCHMARKS.md
-//! reports: `cargo run --release -p nexus-zkvm --example prove_guest -- <guest> [size]` with
-//! guest one of fib (n), keccak (permutations), sha256 (bytes), sort (elements), matmul (n),
-//! sieve (limit), ecdsa (one secp256k1 signature check; size unused). Executions longer than
-//! one segment (2^20 cycles) are proven in several. Peak RSS is the process's, so run one
-//! guest per process.
+//! reports: `cargo run --release -p nexus-zkvm --example prove_guest -- <guest> [size [k]]`
+//! with guest one of fib (n), keccak (permutations), sha256 (bytes), sort (elements), matmul
+//! (n), sieve (limit), ecdsa (one secp256k1 signature check; size unused). Executions longer
+//! than one segment (2^20 cycles, or 2^k) are proven in several. Peak RSS is the process's,
+//! so run one guest per process.
 
 use std::time::Instant;
 
 use nexus_zkvm::cli::{peak_rss_bytes, simd_level};
 use nexus_zkvm::elf::Program;
-use nexus_zkvm::stark::{Proof, prove_program, verify_program};
+use nexus_zkvm::stark::{DEFAULT_LOG_SEGMENT, Proof, prove_program_segmented, verify_program};
 use sha2::Digest;
 
 fn cpu_seconds() -> f64 {
@@ -40,6 +40,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "fib".into());
     let size: Option<u32> = args.next().and_then(|a| a.parse().ok());
+    let log_segment = args.next().map_or(DEFAULT_LOG_SEGMENT, |a| a.parse().expect("segment log"));
     let input = match name.as_str() {
         "fib" => words(&[size.unwrap_or(100_000)]),
         "keccak" => words(&[size.unwrap_or(10)]),
@@ -56,7 +57,7 @@ fn main() {
     let program = Program::from_elf(&elf).expect("loads");
     println!("SIMD: {}", simd_level());
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
-    let proven = prove_program(&program, &input).expect("proves");
+    let proven = prove_program_segmented(&program, &input, log_segment, &mut |_, _| {}).expect("proves");
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     let bytes = proven.proof.to_bytes();
     let proof = Proof::from_bytes(&bytes).expect("decodes");

@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::elf::Program;
-use crate::stark::{DEFAULT_LOG_SEGMENT, Proof, prove_program_segmented, verify_program};
+pub use crate::stark::{DEFAULT_LOG_SEGMENT, MAX_LOG_CPU_HEIGHT, MIN_LOG_SEGMENT};
+use crate::stark::{Proof, prove_program_segmented, verify_program};
 
 /// Why a `nexus zk` command failed; each message names the thing to fix.
 #[derive(Debug, thiserror::Error)]
@@ -207,12 +208,15 @@ pub struct ProveSummary {
     pub simd: String,
 }
 
-/// `nexus zk prove <elf> [input] -o <proof>`: proves and writes the proof file. `progress`
-/// receives a line at each phase (the binary can drive a progress bar with it).
+/// `nexus zk prove <elf> [input] -o <proof>`: proves in segments of `2^log_segment` cycles
+/// ([`DEFAULT_LOG_SEGMENT`] unless the user trades proof size for memory: each step down
+/// roughly halves the prover's peak) and writes the proof file. `progress` receives a line
+/// at each phase (the binary can drive a progress bar with it).
 pub fn prove(
     elf: &Path,
     input: &[u8],
     proof_out: &Path,
+    log_segment: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ProveSummary, CliError> {
     progress(&format!("SIMD: {}", simd_level()));
@@ -220,7 +224,7 @@ pub fn prove(
     let program = Program::from_elf(&bytes).map_err(crate::ExecuteError::from)?;
     progress("executing and proving");
     let start = Instant::now();
-    let proven = prove_program_segmented(&program, input, DEFAULT_LOG_SEGMENT, &mut |k, n| {
+    let proven = prove_program_segmented(&program, input, log_segment, &mut |k, n| {
         progress(&format!("proved segment {}/{n}", k + 1))
     })?;
     let prove_seconds = start.elapsed().as_secs_f64();

@@ -35,7 +35,8 @@ fn prove_and_verify_through_files_report_segments() {
     let proof = dir.path().join("echo.proof");
     std::fs::write(&elf, common::guest_elf("io-echo")).expect("write");
     let mut lines = Vec::new();
-    let s = cli::prove(&elf, b"hi", &proof, &mut |l| lines.push(l.to_string())).expect("proves");
+    let s = cli::prove(&elf, b"hi", &proof, cli::DEFAULT_LOG_SEGMENT, &mut |l| lines.push(l.to_string()))
+        .expect("proves");
     assert_eq!((s.output_hex.as_str(), s.exit_code, s.segments), ("6869", 0, 1));
     assert!(s.cycles > 0 && s.proof_bytes > 0 && s.security_bits >= 100, "{s:?}");
     assert!(cli::to_json(&s).contains("\"segments\":1"));
@@ -47,4 +48,15 @@ fn prove_and_verify_through_files_report_segments() {
     let bytes = std::fs::read(&proof).expect("read");
     std::fs::write(&proof, &bytes[..bytes.len() / 2]).expect("write");
     assert!(matches!(cli::verify(&elf, b"hi", &proof), Err(cli::CliError::Verify(_))));
+
+    // Shorter segments: more of them, the same statement.
+    let mut lines = Vec::new();
+    let short = cli::prove(&elf, b"hi", &proof, cli::MIN_LOG_SEGMENT, &mut |l| lines.push(l.to_string()))
+        .expect("proves in short segments");
+    assert!(short.segments > 1 && short.cycles == s.cycles, "{short:?}");
+    assert!(lines.iter().any(|l| l == &format!("proved segment {0}/{0}", short.segments)), "{lines:?}");
+    cli::verify(&elf, b"hi", &proof).expect("verifies");
+    for log in [cli::MIN_LOG_SEGMENT - 1, cli::MAX_LOG_CPU_HEIGHT + 1] {
+        assert!(matches!(cli::prove(&elf, b"hi", &proof, log, &mut |_| {}), Err(cli::CliError::Prove(_))));
+    }
 }
