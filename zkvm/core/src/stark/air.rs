@@ -83,8 +83,9 @@ columns!(
         q, q_load, off,
         // Range-checked timestamp gaps to the previous access, for the three accesses.
         d1_lo, d1_hi, d2_lo, d2_hi, d3_lo, d3_hi,
-        // Control flow (a branch's condition witnesses are in `branch`).
-        jbit, next_pc,
+        // Control flow (a branch's condition witnesses are in `branch`, JALR's cleared bit in
+        // `JALR_BIT`).
+        next_pc,
         // Syscall selector (DEBUG_WRITE: an ecall with none of them).
         s_halt, s_read, s_write,
     }
@@ -107,6 +108,10 @@ pub mod branch {
     /// Whether the branch jumps.
     pub const taken: usize = cpu::rdp_hi;
 }
+
+/// JALR accesses no data word, so the bit it clears from its target (`rs1 + imm`) rides in
+/// the byte-offset column.
+pub const JALR_BIT: usize = cpu::off;
 
 columns!(
     /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
@@ -376,15 +381,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let real = x(cpu::is_real);
 
     // Booleans; the decoded ones too, so that their packing in the ROM message is unique.
-    for col in FLAGS.into_iter().chain([
-        cpu::is_real,
-        cpu::jbit,
-        cpu::s_halt,
-        cpu::s_read,
-        cpu::s_write,
-        cpu::k0,
-        cpu::k1,
-    ]) {
+    for col in
+        FLAGS.into_iter().chain([cpu::is_real, cpu::s_halt, cpu::s_read, cpu::s_write, cpu::k0, cpu::k1])
+    {
         b.assert_bool(x(col));
     }
 
@@ -466,11 +465,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(
         x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(branch::taken) * (x(cpu::k_lo) - pc4)),
     );
-    // jalr clears bit 0; the next row's ROM lookup rejects any target that is not an aligned
-    // code address, so `jbit` needs no further constraint.
-    b.assert_zero(
-        x(cpu::f_jalr) * (x(cpu::next_pc) - x(cpu::c_lo) - two16.clone() * x(cpu::c_hi) + x(cpu::jbit)),
-    );
+    // jalr clears bit 0 (a boolean); the next row's ROM lookup rejects any target that is not
+    // an aligned code address, so the bit needs no further constraint.
+    let jbit = x(JALR_BIT);
+    b.assert_zero(x(cpu::f_jalr) * jbit.clone() * (one.clone() - jbit.clone()));
+    b.assert_zero(x(cpu::f_jalr) * (x(cpu::next_pc) - x(cpu::c_lo) - two16.clone() * x(cpu::c_hi) + jbit));
 
     // Branch condition: z = [a - b == 0] for BEQ/BNE (limbs of a 16-bit-limbed difference sum
     // to zero only if both are zero), the SUB's borrow for BLTU/BGEU, the SLT bit for BLT/BGE;
@@ -500,7 +499,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * q_lo.clone() - x(cpu::off)));
     b.assert_zero(not_ls * x(cpu::q));
     b.assert_zero(x(cpu::q_load) - x(cpu::f_load) * x(cpu::q));
-    b.assert_zero((one.clone() - x(cpu::sub_load) - x(cpu::sub_store)) * x(cpu::off));
+    b.assert_zero((ls.clone() - x(cpu::sub_load) - x(cpu::sub_store)) * x(cpu::off));
     send(b, "r16", vec![q_lo], ls);
 
     // Syscalls: on ecall rows at most one selector, none for DEBUG_WRITE (a boolean

@@ -9,8 +9,8 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    DECODED, REG_BASE, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind, range, rom,
-    rom_message, subword,
+    DECODED, JALR_BIT, REG_BASE, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind, range,
+    rom, rom_message, subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -539,7 +539,7 @@ fn segment(
                 row[branch::taken] = Val::from_bool(cond != is(cpu::neg));
             }
             if i.op == Op::Jalr {
-                row[cpu::jbit] = f(cval & 1);
+                row[JALR_BIT] = f(cval & 1);
             }
         }
         row[cpu::next_pc] = f(s.next_pc);
