@@ -47,7 +47,8 @@ enum Zk {
         #[arg(short, long, default_value = "proof.bin")]
         out: PathBuf,
         /// Cycles per segment, as a power of two: each step down roughly halves the prover's
-        /// peak memory (2^20: about 1.7 GiB) and adds a segment's worth of proof per doubling.
+        /// peak memory (2^20: about 1.7 GiB), for more segments (a larger proof, a longer
+        /// verification).
         #[arg(long, default_value_t = cli::DEFAULT_LOG_SEGMENT as u8,
               value_parser = clap::value_parser!(u8).range(cli::MIN_LOG_SEGMENT as i64..=cli::MAX_LOG_CPU_HEIGHT as i64))]
         segment_log: u8,
