@@ -440,10 +440,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // The value written to rd; SLTU/SLTIU write the borrow of the CPU's SUB (`a < b`
     // unsigned), so the comparator table is left to signed comparisons and division.
     let sltu = x(cpu::f_alu) * x(cpu::borrow);
+    // LW and SW (`sub_*` only where `f_*`, by the ROM).
+    let word_access = ls.clone() - x(cpu::sub_load) - x(cpu::sub_store);
     b.assert_zero(sltu.clone() * (x(cpu::r_lo) - x(cpu::k1)));
     b.assert_zero(sltu.clone() * x(cpu::r_hi));
-    // LW loads the word itself and SW stores rs2 (`sub_*` only where `f_*`, by the ROM); the
-    // sub-word table relates the others. Syscalls other than READ_INPUT leave the register
+    // LW loads the word itself and SW stores rs2; the sub-word table relates the others. Syscalls other than READ_INPUT leave the register
     // of their third access (a0, or a1 for WRITE_OUTPUT) unchanged.
     for (r, cc, k, bb, p) in [
         (cpu::r_lo, cpu::c_lo, cpu::k_lo, cpu::b_lo, cpu::rdp_lo),
@@ -451,9 +452,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     ] {
         b.assert_zero((x(cpu::f_alu) - sltu.clone()) * (x(r) - x(cc)));
         b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
-        b.assert_zero(
-            (x(cpu::f_load) - x(cpu::sub_load) + x(cpu::f_store) - x(cpu::sub_store)) * (x(r) - x(bb)),
-        );
+        b.assert_zero(word_access.clone() * (x(r) - x(bb)));
         b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(p)));
     }
 
@@ -499,7 +498,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * q_lo.clone() - x(cpu::off)));
     b.assert_zero(not_ls * x(cpu::q));
     b.assert_zero(x(cpu::q_load) - x(cpu::f_load) * x(cpu::q));
-    b.assert_zero((ls.clone() - x(cpu::sub_load) - x(cpu::sub_store)) * x(cpu::off));
+    b.assert_zero(word_access * x(cpu::off));
     send(b, "r16", vec![q_lo], ls);
 
     // Syscalls: on ecall rows at most one selector, none for DEBUG_WRITE (a boolean

@@ -148,7 +148,7 @@ pub(crate) fn eval_lt<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(u) - x(sa) - x(sb) + two.clone() * x(sa) * x(sb));
     b.assert_zero(x(res) - x(lt) - x(u) + two * x(lt) * x(u));
     let op = op_of::<AB>(&l, &[(is_slt, Op::Slt), (is_sltu, Op::Sltu)]);
-    provide(b, OP, vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), x(res), AB::Expr::ZERO], x(mult));
+    provide(b, OP, op_message(op, [x(a_lo), x(a_hi)], [x(b_lo), x(b_hi)], [x(res), AB::Expr::ZERO]), x(mult));
 }
 
 pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -283,13 +283,10 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // b·q = h:m from the multiplier (signed for DIV/REM).
     let mul_hi = sg.clone() * c::<AB>(Op::Mulh as u32) + us.clone() * c::<AB>(Op::Mulhu as u32);
-    send(
-        b,
-        OP,
-        vec![c::<AB>(Op::Mul as u32), x(b_lo), x(b_hi), x(q_lo), x(q_hi), x(m_lo), x(m_hi)],
-        active.clone(),
-    );
-    send(b, OP, vec![mul_hi, x(b_lo), x(b_hi), x(q_lo), x(q_hi), x(h_lo), x(h_hi)], active.clone());
+    for (op, lo, hi) in [(c::<AB>(Op::Mul as u32), m_lo, m_hi), (mul_hi, h_lo, h_hi)] {
+        let fields = op_message(op, [x(b_lo), x(b_hi)], [x(q_lo), x(q_hi)], [x(lo), x(hi)]);
+        send(b, OP, fields, active.clone());
+    }
 
     // h:m + sext(r) = sext(a) (mod 2^64); unsigned ops have no high part at all.
     b.assert_zero(x(m_lo) + x(r_lo) - x(a_lo) - two16.clone() * x(k0));
@@ -323,7 +320,12 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     send(
         b,
         OP,
-        vec![c::<AB>(Op::Sltu as u32), x(ar_lo), x(ar_hi), x(ab_lo), x(ab_hi), one, AB::Expr::ZERO],
+        op_message(
+            c::<AB>(Op::Sltu as u32),
+            [x(ar_lo), x(ar_hi)],
+            [x(ab_lo), x(ab_hi)],
+            [one, AB::Expr::ZERO],
+        ),
         active - x(bz),
     );
 
@@ -333,7 +335,7 @@ pub(crate) fn eval_div<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let out_hi = quot * x(q_hi) + rem * x(r_hi);
     let op =
         op_of::<AB>(&l, &[(is_div, Op::Div), (is_divu, Op::Divu), (is_rem, Op::Rem), (is_remu, Op::Remu)]);
-    provide(b, OP, vec![op, x(a_lo), x(a_hi), x(b_lo), x(b_hi), out_lo, out_hi], x(mult));
+    provide(b, OP, op_message(op, [x(a_lo), x(a_hi)], [x(b_lo), x(b_hi)], [out_lo, out_hi]), x(mult));
 }
 
 fn v(x: u32) -> Val {

@@ -591,7 +591,7 @@ fn segment(
         if !is(cpu::f_branch) {
             (row[cpu::r_lo], row[cpu::r_hi]) = split(new_val);
         }
-        if let (Some((m, _, waddr)), true) = (data, i.op.is_store()) {
+        if let Some((m, _, waddr)) = data.filter(|_| i.op.is_store()) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(m.before);
             let t3 = ms.word(waddr, m.before, clk3 + 3);
             access(row, (cpu::d3_lo, cpu::d3_hi), t3, clk3 + 3, &mut rc);
