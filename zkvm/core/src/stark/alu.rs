@@ -120,7 +120,7 @@ pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 }
 
 /// Sends the lookups proving `hi = 2^15·s + rest` with `rest < 2^15`, when `en`.
-fn sign16<AB: InteractionBuilder<F = Val>>(b: &mut AB, hi: AB::Expr, s: AB::Expr, en: AB::Expr) {
+pub(crate) fn sign16<AB: InteractionBuilder<F = Val>>(b: &mut AB, hi: AB::Expr, s: AB::Expr, en: AB::Expr) {
     let rest = hi - c::<AB>(1 << 15) * s;
     send(b, "r16", vec![rest.clone()], en.clone());
     send(b, "r16", vec![rest + c::<AB>(1 << 15)], en);
@@ -205,11 +205,11 @@ pub(crate) fn eval_shift<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     provide(b, OP, fields, x(mult));
 }
 
-/// Sends the lookups proving `byte = 128·s + rest` with `rest < 128`, when `en`.
-fn sign8<AB: InteractionBuilder<F = Val>>(b: &mut AB, byte: AB::Expr, s: AB::Expr, en: AB::Expr) {
+/// Sends the lookup proving `byte = 128·s + rest` with `rest < 128`, when `en`: `rest` and
+/// `rest + 128` both being bytes bounds `rest` from both sides in one `pair` message.
+pub(crate) fn sign8<AB: InteractionBuilder<F = Val>>(b: &mut AB, byte: AB::Expr, s: AB::Expr, en: AB::Expr) {
     let rest = byte - c::<AB>(128) * s;
-    send(b, "pair", vec![AB::Expr::ZERO, rest.clone()], en.clone());
-    send(b, "pair", vec![AB::Expr::ZERO, rest + c::<AB>(128)], en);
+    send(b, "pair", vec![rest.clone(), rest + c::<AB>(128)], en);
 }
 
 pub(crate) fn eval_mul<AB: InteractionBuilder<F = Val>>(b: &mut AB) {

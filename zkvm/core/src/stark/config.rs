@@ -52,7 +52,7 @@ pub struct Params {
     pub lookup_pow_bits: usize,
 }
 
-/// The default parameters: rate 1/2 with 88 queries and 20 bits of query grinding, grinding
+/// The current parameters: rate 1/2 with 88 queries and 20 bits of query grinding, grinding
 /// at every FRI folding round (8 bits) and before the out-of-domain, batching and LogUp
 /// challenges (16 bits each), and FRI stopping at a 32-coefficient final polynomial.
 /// `security::security_report` gives ≈ 105 conjectured bits for a 2^20-cycle segment
@@ -60,12 +60,13 @@ pub struct Params {
 /// near 90 bits by the batching and commit-phase rounds whatever the number of queries.
 /// Fewer queries with more grinding keep the level of id 2 (96 queries, 16-bit query
 /// grinding) with proofs ≈ 8% smaller; the final polynomial drops FRI's last rounds, whose
-/// openings cost every query 7 sibling values each. Id 5 also names the AIRs of this build
+/// openings cost every query 7 sibling values each. The id also names the AIRs of this build
 /// (retired: id 1, 84 queries and query grinding only, ≈ 90 bits; id 2, the AIRs before the
 /// CPU did its own ADD/SUB; id 3, the same parameters with separate `alu`, `sub` and `io`
-/// buses; id 4, a CPU row with four memory accesses).
-pub const PARAMS_V5: Params = Params {
-    id: 5,
+/// buses; id 4, a CPU row with four memory accesses; id 5, CPU columns for `is_real` and the
+/// next pc, and sign bits split off in two lookups).
+pub const PARAMS: Params = Params {
+    id: 6,
     log_blowup: 1,
     num_queries: 88,
     query_pow_bits: 20,
@@ -80,12 +81,11 @@ pub const PARAMS_V5: Params = Params {
 // FRI's final domain (2^(log_blowup + log_final_poly_len)) must be smaller than every table's
 // low-degree extension, so no table joins FRI below it.
 const _: () = assert!(
-    super::trace::MIN_HEIGHT << PARAMS_V5.log_blowup
-        > 1 << (PARAMS_V5.log_blowup + PARAMS_V5.log_final_poly_len)
+    super::trace::MIN_HEIGHT << PARAMS.log_blowup > 1 << (PARAMS.log_blowup + PARAMS.log_final_poly_len)
 );
 
 /// Every params id this build can verify.
-pub const KNOWN_PARAMS: [Params; 1] = [PARAMS_V5];
+pub const KNOWN_PARAMS: [Params; 1] = [PARAMS];
 
 /// Looks up parameters by id.
 pub fn params_by_id(id: u32) -> Option<Params> {

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use self::air::{REG_BASE, Table, VmAir};
-use self::config::{Config, PARAMS_V5, Params, Val, make_config, params_by_id};
+use self::config::{Config, PARAMS, Params, Val, make_config, params_by_id};
 use self::security::{SecurityReport, combined_report, security_report};
 use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
 use crate::elf::{Program, ProgramId};
@@ -187,23 +187,24 @@ type CacheEntry = ([u8; 32], Arc<ProverData<Config>>);
 /// How many preprocessed commitments stay cached.
 const DATA_CACHE_ENTRIES: usize = 4;
 
-/// Recently used preprocessed commitments (most recent last). Committing the preprocessed
-/// tables (the 2^16-row range table above all) dominates verification, and a verifier
-/// typically checks many proofs of one program, so the commitment is reused while the program
-/// and public data are the same.
+/// Recently used preprocessed commitments (most recent last), for verifiers only. Committing
+/// the preprocessed tables (the program ROM above all) dominates verification, and a verifier
+/// may check a proof again, so the commitment is reused while the program and public data are
+/// the same. A prover's commitment is for its own segment, and every segment's differs, so
+/// provers keep none: kept, they would sit in memory (≈ 7 MB each for ECDSA's 2^15-row ROM)
+/// while later segments are proven.
 fn data_cache() -> &'static Mutex<Vec<CacheEntry>> {
     static CACHE: OnceLock<Mutex<Vec<CacheEntry>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-/// Empties the cache of preprocessed commitments (benchmarks use it to time a cold verification
-/// in the process that just proved, whose commitments are otherwise cached).
-pub fn clear_data_cache() {
-    data_cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+/// The preprocessed commitment and lookup layout for `airs`.
+fn prover_data(config: &Config, airs: &[VmAir], degree_bits: &[usize]) -> Result<ProverData<Config>, String> {
+    ProverData::from_airs_and_degrees(config, airs, degree_bits).map_err(|e| format!("{e:?}"))
 }
 
-/// The preprocessed commitment and lookup layout for `airs`, from the cache when possible.
-fn prover_data(
+/// [`prover_data`], from the verifiers' cache when possible.
+fn cached_prover_data(
     config: &Config,
     airs: &[VmAir],
     degree_bits: &[usize],
@@ -219,8 +220,7 @@ fn prover_data(
             return Ok(data);
         }
     }
-    let data =
-        Arc::new(ProverData::from_airs_and_degrees(config, airs, degree_bits).map_err(|e| format!("{e:?}"))?);
+    let data = Arc::new(prover_data(config, airs, degree_bits)?);
     let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
     if entries.len() >= DATA_CACHE_ENTRIES {
         entries.remove(0);
@@ -247,8 +247,7 @@ pub fn prove_segment(
     if degree_bits[0] > MAX_LOG_CPU_HEIGHT {
         return Err(ProveError::TooLong(witness.cycles));
     }
-    let key = data_key(params, program, &witness.input_tape, &witness.facts, tables, &degree_bits);
-    let prover_data = prover_data(&config, &airs, &degree_bits, key).map_err(ProveError::Stark)?;
+    let prover_data = prover_data(&config, &airs, &degree_bits).map_err(ProveError::Stark)?;
     let traces: Vec<&RowMajorMatrix<Val>> = witness.traces.iter().collect();
     let public = public_values(&witness.facts, tables);
     let instances = StarkInstance::new_multiple(&airs, &traces, &public);
@@ -335,7 +334,7 @@ pub fn prove_program_planned(
         return Err(ProveError::SegmentPlan(plan, run.cycles));
     }
     let total = plan.len();
-    let params = PARAMS_V5;
+    let params = PARAMS;
     let mut segments = Vec::with_capacity(total);
     let mut reports = Vec::new();
     for_each_segment(program, input, &plan, crate::DEFAULT_MAX_CYCLES, |witness| {
@@ -480,7 +479,7 @@ fn verify_segment(
     // Plonky3's verifier indexes into proof-supplied vectors; a hostile proof must produce an
     // error, never take the process down, so any panic inside it counts as a rejection.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let data = prover_data(&config, &airs, bits, key)?;
+        let data = cached_prover_data(&config, &airs, bits, key)?;
         verify_batch(&config, &airs, stark, &public, &data.common).map_err(|e| format!("{e:?}"))
     }));
     match outcome {

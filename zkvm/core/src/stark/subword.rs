@@ -10,6 +10,7 @@ use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 
 use super::air::{OP, c, provide, send};
+use super::alu::{sign8, sign16};
 use super::config::Val;
 use super::trace::RangeCount;
 use crate::isa::Op;
@@ -71,12 +72,8 @@ pub(crate) fn eval_subword<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_bool(x(sgh));
     b.assert_zero(x(sgb) * (one.clone() - x(is_lb)));
     b.assert_zero(x(sgh) * (one.clone() - x(is_lh)));
-    let rest_b = x(sel) - c::<AB>(128) * x(sgb);
-    send(b, "pair", vec![AB::Expr::ZERO, rest_b.clone()], x(is_lb));
-    send(b, "pair", vec![AB::Expr::ZERO, rest_b + c::<AB>(128)], x(is_lb));
-    let rest_h = x(sel) - c::<AB>(1 << 15) * x(sgh);
-    send(b, "r16", vec![rest_h.clone()], x(is_lh));
-    send(b, "r16", vec![rest_h + c::<AB>(1 << 15)], x(is_lh));
+    sign8(b, x(sel), x(sgb), x(is_lb));
+    sign16(b, x(sel), x(sgh), x(is_lh));
     let loads = byte_ld + half_ld;
     b.assert_zero(loads.clone() * (x(v_lo) - x(sel) - c::<AB>(0xff00) * x(sgb)));
     b.assert_zero(loads * (x(v_hi) - c::<AB>(0xffff) * (x(sgb) + x(sgh))));

@@ -20,7 +20,7 @@ use crate::emu::{Machine, Memory, Step, Trap, bytes_to_tape, tape_to_bytes};
 use crate::isa::{Instr, Op};
 
 /// Smallest table height: tiny tables gain nothing below it, and FRI can stop at a final
-/// polynomial shorter than every table (see `config::PARAMS_V5`).
+/// polynomial shorter than every table (see `config::PARAMS`).
 pub const MIN_HEIGHT: usize = 64;
 
 /// Height of a table with `n` used rows.
@@ -104,7 +104,9 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             r[cpu::f_ecall] = Val::ONE;
             r[cpu::writes_rd] = Val::ONE;
         }
-        _ => {} // fence: falls through to pc + 4 and touches nothing
+        // FENCE, the one op left: a constant that writes nothing, so it falls through to pc + 4
+        // and touches nothing.
+        _ => r[cpu::f_const] = Val::ONE,
     }
     let call = alu_call(i.op);
     if r[cpu::sub_load] == Val::ZERO && r[cpu::sub_store] == Val::ZERO {
@@ -297,11 +299,10 @@ impl RangeCount {
         self.r16(rest);
         self.r16(rest + (1 << 15));
     }
-    /// The two `pair` lookups splitting off the sign bit of a byte.
+    /// The `pair` lookup splitting off the sign bit of a byte.
     pub fn sign8(&mut self, x: u32) {
         let rest = x & 0x7f;
-        self.pair(0, rest);
-        self.pair(0, rest + (1 << 7));
+        self.pair(rest, rest + (1 << 7));
     }
 }
 
@@ -499,7 +500,6 @@ fn segment(
         let rom_row_idx = rom.index[code_idx].expect("executed instructions decode");
         rom_mult[rom_row_idx] += 1;
         let decoded = rom.decoded(rom_row_idx);
-        row[cpu::is_real] = Val::ONE;
         row[cpu::clk] = f(clk as u32);
         row[DECODED].copy_from_slice(decoded);
         let i = s.instr;
@@ -537,12 +537,12 @@ fn segment(
                 };
                 row[branch::cond] = Val::from_bool(cond);
                 row[branch::taken] = Val::from_bool(cond != is(cpu::neg));
+                row[branch::target] = f(s.next_pc);
             }
             if i.op == Op::Jalr {
                 row[JALR_BIT] = f(cval & 1);
             }
         }
-        row[cpu::next_pc] = f(s.next_pc);
 
         // The three accesses (see the CPU AIR): rs1; rs2 or a load's word; rd, a1 for
         // WRITE_OUTPUT, or a store's word.
@@ -621,6 +621,13 @@ fn segment(
                 row[col] = Val::ONE;
             }
         }
+    }
+    // The row after a HALT holds the pc that follows it (the CPU AIR reads a row's next pc
+    // from the next row).
+    if let Some(s) = steps.last()
+        && n < h
+    {
+        cpu_vals[n * cpu::WIDTH + cpu::pc] = f(s.next_pc);
     }
     let cpu_trace = RowMajorMatrix::new(cpu_vals, cpu::WIDTH);
 
