@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use nexus_zkvm::cli::{peak_rss_bytes, simd_level};
+use nexus_zkvm::cli::{peak_rss_bytes, simd_level, unmap_large_buffers_when_freed};
 use nexus_zkvm::elf::Program;
 use nexus_zkvm::stark::{DEFAULT_LOG_SEGMENT, Proof, prove_program_segmented, verify_program};
 use sha2::Digest;
@@ -56,6 +56,7 @@ fn main() {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run scripts/build-zkvm-guests.sh)"));
     let program = Program::from_elf(&elf).expect("loads");
     println!("SIMD: {}", simd_level());
+    unmap_large_buffers_when_freed();
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
     let proven = prove_program_segmented(&program, &input, log_segment, &mut |_, _| {}).expect("proves");
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);

@@ -70,6 +70,21 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Has glibc map every allocation of 1 MiB or more on its own and unmap it when freed, for the
+/// rest of the process. By default glibc raises that threshold to 32 MiB after the first large
+/// buffer is freed, so from the second segment on the prover's many-MiB buffers come from
+/// malloc's arenas, which fragment: ECDSA's peak RSS goes from 1,937 to 1,885 MiB this way, at
+/// the cost of mapping those buffers afresh in every segment (a few percent of CPU time, in
+/// page faults, on runs of several segments). A no-op elsewhere than glibc.
+pub fn unmap_large_buffers_when_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a malloc tunable; glibc applies it to later allocations and
+    // accepts it at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// `nexus zk new <dir>`: scaffolds a guest crate that depends on the in-tree guest runtime.
 pub fn new_guest(dir: &Path) -> Result<(), CliError> {
     if dir.exists() {
@@ -220,6 +235,7 @@ pub fn prove(
     progress: &mut dyn FnMut(&str),
 ) -> Result<ProveSummary, CliError> {
     progress(&format!("SIMD: {}", simd_level()));
+    unmap_large_buffers_when_freed();
     let bytes = read(elf)?;
     let program = Program::from_elf(&bytes).map_err(crate::ExecuteError::from)?;
     progress("executing and proving");
