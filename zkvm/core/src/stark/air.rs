@@ -74,7 +74,7 @@ columns!(
         // instruction has exactly one class flag (`CLASSES`), so their sum tells real rows
         // from padding.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
-        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd, eqtype, neg,
+        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd,
         op_add, op_sub, borrow, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
@@ -94,7 +94,8 @@ columns!(
 /// columns, which nothing else constrains on branch rows: `z = [rs1 = rs2]` with `inv` the
 /// inverse of the difference's limb sum otherwise, `cond` the compared relation, `taken`
 /// whether the branch jumps (`cond` flipped by `neg`), and `target` the pc it goes to. Each is
-/// fixed by its constraint, so none needs a boolean check of its own.
+/// fixed by its constraint, so none needs a boolean check of its own. Its two decoded flags
+/// ride in ROM fields it leaves unused, which the ROM (public) fixes to 0 or 1.
 #[allow(non_upper_case_globals)]
 pub mod branch {
     use super::cpu;
@@ -108,6 +109,12 @@ pub mod branch {
     pub const taken: usize = cpu::rdp_hi;
     /// The pc the branch goes to (the byte-offset column, which only loads and stores use).
     pub const target: usize = cpu::off;
+    /// Decoded: BEQ/BNE (the operands' equality is the relation), in the ROM field `k_hi`
+    /// (a branch's target is `k_lo`).
+    pub const eqtype: usize = cpu::k_hi;
+    /// Decoded: BNE/BGE/BGEU (the branch jumps when the relation does not hold), in the ROM
+    /// field `rd` (a branch writes no register, so its third access is disabled).
+    pub const neg: usize = cpu::rd;
 }
 
 /// JALR accesses no data word, so the bit it clears from its target (`rs1 + imm`) rides in
@@ -147,9 +154,9 @@ pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of sixteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of fourteen halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique.
-pub const FLAGS: [usize; 16] = [
+pub const FLAGS: [usize; 14] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -159,8 +166,6 @@ pub const FLAGS: [usize; 16] = [
     cpu::f_store,
     cpu::f_ecall,
     cpu::writes_rd,
-    cpu::eqtype,
-    cpu::neg,
     cpu::op_add,
     cpu::op_sub,
     cpu::borrow,
@@ -511,12 +516,13 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(
         fb.clone()
             * (x(branch::cond)
-                - x(cpu::eqtype) * x(branch::z)
+                - x(branch::eqtype) * x(branch::z)
                 - x(cpu::borrow) * x(cpu::k1)
-                - (one.clone() - x(cpu::eqtype) - x(cpu::borrow)) * x(cpu::c_lo)),
+                - (one.clone() - x(branch::eqtype) - x(cpu::borrow)) * x(cpu::c_lo)),
     );
     b.assert_zero(
-        fb * (x(branch::taken) - x(branch::cond) - x(cpu::neg) + c::<AB>(2) * x(branch::cond) * x(cpu::neg)),
+        fb * (x(branch::taken) - x(branch::cond) - x(branch::neg)
+            + c::<AB>(2) * x(branch::cond) * x(branch::neg)),
     );
 
     // Loads and stores address word `q = c / 4` (c < 2^31, byte offset `off`, zero for word

@@ -84,8 +84,8 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         }
         op if op.is_branch() => {
             r[cpu::f_branch] = Val::ONE;
-            r[cpu::eqtype] = Val::from_bool(matches!(op, Op::Beq | Op::Bne));
-            r[cpu::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
+            r[branch::eqtype] = Val::from_bool(matches!(op, Op::Beq | Op::Bne));
+            r[branch::neg] = Val::from_bool(matches!(op, Op::Bne | Op::Bge | Op::Bgeu));
             r[cpu::k_lo] = f(pc.wrapping_add(i.imm));
         }
         op if op.is_load() || op.is_store() => {
@@ -528,7 +528,7 @@ fn segment(
                 if sum != 0 {
                     row[branch::inv] = f(sum).inverse();
                 }
-                let cond = if is(cpu::eqtype) {
+                let cond = if is(branch::eqtype) {
                     sum == 0
                 } else if is(cpu::borrow) {
                     row[cpu::k1] == Val::ONE
@@ -536,7 +536,7 @@ fn segment(
                     cval == 1
                 };
                 row[branch::cond] = Val::from_bool(cond);
-                row[branch::taken] = Val::from_bool(cond != is(cpu::neg));
+                row[branch::taken] = Val::from_bool(cond != is(branch::neg));
                 row[branch::target] = f(s.next_pc);
             }
             if i.op == Op::Jalr {
