@@ -75,7 +75,7 @@ columns!(
         // from padding.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
         f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd,
-        op_add, op_sub, borrow, sub_load, sub_store,
+        op_add, op_sub, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
         // The three accesses' values (see `eval_cpu`): rs1 (or a7); rs2, a0 or the loaded word;
@@ -121,6 +121,11 @@ pub mod branch {
 /// the byte-offset column.
 pub const JALR_BIT: usize = cpu::off;
 
+/// Decoded: SLTU and SLTIU, whose rd gets the borrow of the CPU's SUB (`a < b` unsigned), in
+/// the ROM field `k_lo`, which ALU instructions leave unused. (The branches that test the
+/// borrow, BLTU and BGEU, are the ones with the CPU's SUB that are not equality tests.)
+pub const SLTU: usize = cpu::k_lo;
+
 columns!(
     /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
     /// packed into one field element.
@@ -154,9 +159,9 @@ pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of fourteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of thirteen halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique.
-pub const FLAGS: [usize; 14] = [
+pub const FLAGS: [usize; 13] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -168,7 +173,6 @@ pub const FLAGS: [usize; 14] = [
     cpu::writes_rd,
     cpu::op_add,
     cpu::op_sub,
-    cpu::borrow,
     cpu::sub_load,
     cpu::sub_store,
 ];
@@ -463,7 +467,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // The value written to rd; SLTU/SLTIU write the borrow of the CPU's SUB (`a < b`
     // unsigned), so the comparator table is left to signed comparisons and division.
-    let sltu = x(cpu::f_alu) * x(cpu::borrow);
+    let sltu = x(cpu::f_alu) * x(SLTU);
     // LW and SW (`sub_*` only where `f_*`, by the ROM).
     let word_access = ls.clone() - x(cpu::sub_load) - x(cpu::sub_store);
     b.assert_zero(sltu.clone() * (x(cpu::r_lo) - x(cpu::k1)));
@@ -507,8 +511,8 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     }
 
     // Branch condition: z = [a - b == 0] for BEQ/BNE (limbs of a 16-bit-limbed difference sum
-    // to zero only if both are zero), the SUB's borrow for BLTU/BGEU, the SLT bit for BLT/BGE;
-    // `neg` flips it.
+    // to zero only if both are zero), the SUB's borrow for BLTU/BGEU (the other branches with
+    // the CPU's SUB), the SLT bit for BLT/BGE; `neg` flips it.
     let s = x(cpu::c_lo) + x(cpu::c_hi);
     let fb = x(cpu::f_branch);
     b.assert_zero(fb.clone() * (s.clone() * x(branch::inv) - one.clone() + x(branch::z)));
@@ -517,8 +521,8 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         fb.clone()
             * (x(branch::cond)
                 - x(branch::eqtype) * x(branch::z)
-                - x(cpu::borrow) * x(cpu::k1)
-                - (one.clone() - x(branch::eqtype) - x(cpu::borrow)) * x(cpu::c_lo)),
+                - (x(cpu::op_sub) - x(branch::eqtype)) * x(cpu::k1)
+                - (one.clone() - x(cpu::op_sub)) * x(cpu::c_lo)),
     );
     b.assert_zero(
         fb * (x(branch::taken) - x(branch::cond) - x(branch::neg)

@@ -9,8 +9,8 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    DECODED, JALR_BIT, REG_BASE, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind, range,
-    rom, rom_message, subword,
+    DECODED, JALR_BIT, REG_BASE, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind,
+    range, rom, rom_message, subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -59,6 +59,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     match i.op {
         op if op.is_alu() => {
             r[cpu::f_alu] = Val::ONE;
+            r[SLTU] = Val::from_bool(op == Op::Sltu);
             if i.use_imm {
                 set_imm(&mut r);
             }
@@ -115,7 +116,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
     r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
     r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
-    r[cpu::borrow] = Val::from_bool(uses_borrow(i.op));
     r
 }
 
@@ -530,7 +530,7 @@ fn segment(
                 }
                 let cond = if is(branch::eqtype) {
                     sum == 0
-                } else if is(cpu::borrow) {
+                } else if is(cpu::op_sub) {
                     row[cpu::k1] == Val::ONE
                 } else {
                     cval == 1
