@@ -8,14 +8,19 @@
 //!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
 //!   (the verifier rebuilds them from the state chained across segments, see
 //!   `stark::verify_program`).
-//! - `op` (tag, six fields): everything a CPU row asks of another table, told apart by the tag:
+//! - `op` (tag, seven fields): everything a CPU row asks of another table, told apart by the
+//!   tag (fields a message does not use are zero):
 //!   - ALU operations (tag = the `Op`; fields a_lo, a_hi, b_lo, b_hi, c_lo, c_hi): CPU `+1` for
 //!     every operation but ADD and SUB (which the CPU row proves itself), ALU tables `-mult`;
 //!     the division table also sends requests to the multiplier and comparator;
 //!   - byte and halfword loads and stores (tag = the `Op`; fields off, word_lo, word_hi,
-//!     rs2_lo, v_lo, v_hi) against the sub-word table;
-//!   - syscalls (tag = an [`io_kind`]; fields idx_lo, idx_hi, lo, hi, 0, 0) against the public
-//!     I/O table.
+//!     rs2_lo, v_lo, v_hi, q_lo) against the sub-word table, which also range checks `q_lo`;
+//!   - range checks against the range table: LW and SW's `q_lo < 2^14` (tag
+//!     [`op_tag::WORD`]; field q_lo, the sub-word table sends it for the other loads and
+//!     stores) and the low limb of the CPU's own ADD/SUB result on other rows (tag
+//!     [`op_tag::LIMB`]; field c_lo);
+//!   - syscalls (tag = an [`op_tag`]; fields idx_lo, idx_hi, lo, hi) against the public I/O
+//!     table.
 //!
 //!   A row makes at most one of these requests, so the CPU sends them as one exclusive group
 //!   (one LogUp column instead of three; the selectors are zero on padding rows).
@@ -48,21 +53,27 @@ pub use super::subword::subword;
 /// Memory-argument address of register 0; data word addresses are below it.
 pub const REG_BASE: u32 = 1 << 29;
 
-/// I/O message kinds: `op` bus tags above every `Op` (ALU and sub-word tags).
-pub mod io_kind {
+/// `op` bus tags above every `Op` (the ALU and sub-word tags): syscalls and the word-address
+/// check.
+pub mod op_tag {
     /// `READ_INPUT`: (index, word).
     pub const INPUT: u32 = 0x100;
     /// `WRITE_OUTPUT`: (index, word).
     pub const OUTPUT: u32 = 0x101;
     /// `HALT`: (0, exit code).
     pub const EXIT: u32 = 0x102;
+    /// Loads and stores: the low part of the word address is below 2^14 (the range table
+    /// answers).
+    pub const WORD: u32 = 0x103;
+    /// The low limb of the CPU's own ADD/SUB result is below 2^16 (the range table answers).
+    pub const LIMB: u32 = 0x104;
     const _: () = assert!(crate::isa::NUM_OPS <= INPUT as usize);
 }
 
 /// The bus of every request a CPU row makes to another table (see the module doc).
 pub(crate) const OP: &str = "op";
 /// Fields of an `op` message, the tag included.
-pub(crate) const OP_MSG: usize = 7;
+pub(crate) const OP_MSG: usize = 8;
 
 columns!(
     /// CPU columns: one row per executed instruction.
@@ -225,11 +236,12 @@ columns!(
 
 columns!(
     /// Range table columns: the bits of two bytes `hi` and `lo` (row `256·hi + lo`), and the
-    /// multiplicities of the `r16`, `pair` and `byte` buses for `x = 256·hi + lo`. Built from
-    /// bits rather than preprocessed, so verifiers need not commit 2^16 rows per segment.
+    /// multiplicities of the `r16`, `pair` and `byte` buses and of the `op_tag::WORD` (only
+    /// below 2^14) and `op_tag::LIMB` checks for `x = 256·hi + lo`. Built from bits rather than
+    /// preprocessed, so verifiers need not commit 2^16 rows per segment.
     range {
         h0, h1, h2, h3, h4, h5, h6, h7, l0, l1, l2, l3, l4, l5, l6, l7,
-        m16, mpair, mbit,
+        m16, mpair, mbit, mword, mlimb,
     }
 );
 
@@ -462,8 +474,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(sub.clone() * (x(cpu::c_lo) + own_lo - x(cpu::a_lo) - two16.clone() * x(cpu::k0)));
     b.assert_zero(sub * (x(cpu::c_hi) + own_hi + x(cpu::k0) - x(cpu::a_hi) - two16.clone() * x(cpu::k1)));
     // Loads and stores need `c_hi < 2^15` (the address is below 2^31), the others `< 2^16`.
-    send(b, "r16", vec![x(cpu::c_lo)], own.clone());
-    send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15) * ls.clone()], own);
+    // `c_lo < 2^16` is an `op` request (`op_tag::LIMB`, below) on rows other than loads and
+    // stores, whose word address check bounds it.
+    send(b, "r16", vec![x(cpu::c_hi) + c::<AB>(1 << 15) * ls.clone()], own.clone());
 
     // The value written to rd; SLTU/SLTIU write the borrow of the CPU's SUB (`a < b`
     // unsigned), so the comparator table is left to signed comparisons and division.
@@ -531,16 +544,17 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // Loads and stores address word `q = c / 4` (c < 2^31, byte offset `off`, zero for word
     // accesses); `q` is zero on other rows and `q_load` is its copy on loads, so that the
-    // accesses' addresses below are linear. With `q_lo = q - 2^14·c_hi`, `q_lo < 2^16`
-    // suffices: `c_lo` (range checked by the CPU's ADD) and `off` (0 here, or one-hot in the
-    // sub-word table) are small, so `4·q_lo + off = c_lo` holds over the integers and
-    // `q_lo < 2^14`.
+    // accesses' addresses below are linear. `q_lo = q - 2^14·c_hi` is checked below 2^14 (an
+    // `op` request: the sub-word table's for byte and halfword accesses, the row's own for LW
+    // and SW) and `off` is below 4 (zero here, one-hot in the sub-word table), so
+    // `4·q_lo + off = c_lo` holds over the integers and bounds `c_lo` below 2^16 without a
+    // check of its own. ALU requests, loads and stores, and the CPU's own ADD/SUB elsewhere
+    // exclude each other, so neither check costs the row a LogUp message.
     let q_lo = x(cpu::q) - c::<AB>(1 << 14) * x(cpu::c_hi);
     b.assert_zero(ls.clone() * (x(cpu::c_lo) - c::<AB>(4) * q_lo.clone() - x(cpu::off)));
     b.assert_zero(not_ls * x(cpu::q));
     b.assert_zero(x(cpu::q_load) - x(cpu::f_load) * x(cpu::q));
-    b.assert_zero(word_access * x(cpu::off));
-    send(b, "r16", vec![q_lo], ls);
+    b.assert_zero(word_access.clone() * x(cpu::off));
 
     // Syscalls: on ecall rows at most one selector, none for DEBUG_WRITE (a boolean
     // difference leaves the booleans' sum at most `f_ecall`), matching a7 (= rs1's value).
@@ -562,19 +576,32 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // and HALT (exit code a0).
     let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
     let z0 = || AB::Expr::ZERO;
+    let msg = |mut fields: Vec<AB::Expr>| {
+        fields.resize(OP_MSG, AB::Expr::ZERO);
+        fields
+    };
     let io = |kind: u32, idx: [AB::Expr; 2], val: [usize; 2]| {
         let [i_lo, i_hi] = idx;
-        vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1]), z0(), z0()]
+        msg(vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1])])
     };
     let b_idx = || [x(cpu::b_lo), x(cpu::b_hi)];
     let requests = vec![
         (
             alu_en - x(cpu::op_add) - x(cpu::op_sub),
-            vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)],
+            msg(vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)]),
         ),
         (
             x(cpu::sub_load),
-            vec![x(cpu::op), x(cpu::off), x(cpu::b_lo), x(cpu::b_hi), z0(), x(cpu::r_lo), x(cpu::r_hi)],
+            vec![
+                x(cpu::op),
+                x(cpu::off),
+                x(cpu::b_lo),
+                x(cpu::b_hi),
+                z0(),
+                x(cpu::r_lo),
+                x(cpu::r_hi),
+                q_lo.clone(),
+            ],
         ),
         (
             x(cpu::sub_store),
@@ -586,11 +613,14 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
                 x(cpu::b_lo),
                 x(cpu::r_lo),
                 x(cpu::r_hi),
+                q_lo.clone(),
             ],
         ),
-        (x(cpu::s_read), io(io_kind::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
-        (x(cpu::s_write), io(io_kind::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
-        (x(cpu::s_halt), io(io_kind::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
+        (word_access, msg(vec![c::<AB>(op_tag::WORD), q_lo])),
+        (own - ls.clone(), msg(vec![c::<AB>(op_tag::LIMB), x(cpu::c_lo)])),
+        (x(cpu::s_read), io(op_tag::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
+        (x(cpu::s_write), io(op_tag::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
+        (x(cpu::s_halt), io(op_tag::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
     ];
     b.push_exclusive_interaction(
         OP,
@@ -696,7 +726,15 @@ fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     }
     provide(b, "r16", vec![hi.clone() * c::<AB>(256) + lo.clone()], m[range::m16].clone());
     provide(b, "pair", vec![hi.clone(), lo.clone()], m[range::mpair].clone());
-    provide(b, "byte", vec![hi, lo, and, xor], m[range::mbit].clone());
+    provide(b, "byte", vec![hi.clone(), lo.clone(), and, xor], m[range::mbit].clone());
+    let x = hi * c::<AB>(256) + lo;
+    // x < 2^14: the top two bits of `hi` are clear.
+    b.assert_zero(m[range::mword].clone() * (m[range::h6].clone() + m[range::h7].clone()));
+    for (tag, mult) in [(op_tag::WORD, range::mword), (op_tag::LIMB, range::mlimb)] {
+        let mut fields = vec![c::<AB>(tag), x.clone()];
+        fields.resize(OP_MSG, AB::Expr::ZERO);
+        provide(b, OP, fields, m[mult].clone());
+    }
 }
 
 /// Field element from a u32 that is known to be below the modulus.

@@ -2,14 +2,15 @@
 //!
 //! The CPU does the word access itself (reading word `mp`, writing `mn`) and asks this table,
 //! on the `op` bus, for the relation between the word, the byte offset, `rs2` and the result:
-//! `(op, off, mp_lo, mp_hi, b_lo, v_lo, v_hi)` where `v` is the loaded value (loads) or the new
-//! word (stores). The word is split into bytes here, so the CPU needs no byte columns.
+//! `(op, off, mp_lo, mp_hi, b_lo, v_lo, v_hi, q_lo)` where `v` is the loaded value (loads) or
+//! the new word (stores) and `q_lo` the low part of the word address, which this table has the
+//! range table check (below 2^14) for the CPU. The word is split into bytes here, so the CPU needs no byte columns.
 
 use p3_air::WindowAccess;
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 
-use super::air::{OP, c, provide, send};
+use super::air::{OP, OP_MSG, c, op_tag, provide, send};
 use super::alu::{sign8, sign16};
 use super::config::Val;
 use super::trace::RangeCount;
@@ -17,8 +18,9 @@ use crate::isa::Op;
 
 columns!(
     /// One row per sub-word access: one-hot offset `o0..o3`, word bytes `w0..w3`, low bytes of
-    /// `rs2`, the selected byte or halfword `sel` and its sign (`sgb` for LB, `sgh` for LH).
-    subword { o0, o1, o2, o3, w0, w1, w2, w3, b0, b1, sel, sgb, sgh, v_lo, v_hi,
+    /// `rs2`, the selected byte or halfword `sel` and its sign (`sgb` for LB, `sgh` for LH),
+    /// the word address's low part `q_lo` (below 2^14).
+    subword { o0, o1, o2, o3, w0, w1, w2, w3, b0, b1, sel, sgb, sgh, v_lo, v_hi, q_lo,
               is_lb, is_lh, is_lbu, is_lhu, is_sb, is_sh, mult }
 );
 
@@ -85,16 +87,21 @@ pub(crate) fn eval_subword<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(is_sh) * (x(v_lo) - keep(o0, bh.clone(), h01.clone())));
     b.assert_zero(x(is_sh) * (x(v_hi) - keep(o2, bh.clone(), h23.clone())));
 
-    provide(b, OP, vec![op, off, h01, h23, bh, x(v_lo), x(v_hi)], x(mult));
+    let mut word = vec![c::<AB>(op_tag::WORD), x(q_lo)];
+    word.resize(OP_MSG, AB::Expr::ZERO);
+    send(b, OP, word, active);
+    provide(b, OP, vec![op, off, h01, h23, bh, x(v_lo), x(v_hi), x(q_lo)], x(mult));
 }
 
-/// Appends a row for a sub-word access and returns `v`: the loaded value, or the new word.
+/// Appends a row for a sub-word access to `word`, the low part of whose address is `word_lo`,
+/// and returns `v`: the loaded value, or the new word.
 pub(crate) fn subword_row(
     rows: &mut Vec<Val>,
     op: Op,
     off: u32,
     word: u32,
     rs2: u32,
+    word_lo: u32,
     rc: &mut RangeCount,
 ) -> u32 {
     use subword::*;
@@ -127,6 +134,7 @@ pub(crate) fn subword_row(
     r[sgh] = Val::from_bool(op == Op::Lh && sel_v >> 15 == 1);
     r[v_lo] = Val::from_u32(out & 0xffff);
     r[v_hi] = Val::from_u32(out >> 16);
+    r[q_lo] = Val::from_u32(word_lo);
     r[match op {
         Op::Lb => is_lb,
         Op::Lh => is_lh,
@@ -139,6 +147,7 @@ pub(crate) fn subword_row(
     rc.pair(bytes[1], bytes[0]);
     rc.pair(bytes[3], bytes[2]);
     rc.pair((rs2 >> 8) & 0xff, rs2 & 0xff);
+    rc.word(word_lo);
     match op {
         Op::Lb => rc.sign8(sel_v),
         Op::Lh => rc.sign16(sel_v),

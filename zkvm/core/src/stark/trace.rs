@@ -9,7 +9,7 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    DECODED, JALR_BIT, REG_BASE, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, io_kind,
+    DECODED, JALR_BIT, REG_BASE, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, op_tag,
     range, rom, rom_message, subword,
 };
 use super::alu::AluTrace;
@@ -239,13 +239,13 @@ pub fn io_table(input_tape: &[u32], outputs: &[(u32, u32)], exit_code: Option<u3
         rows.extend_from_slice(&[f(kind), ilo, ihi, lo, hi, Val::from_bool(free), Val::from_bool(!free)]);
     };
     for (k, &w) in input_tape.iter().enumerate() {
-        push(io_kind::INPUT, k as u32, w, true);
+        push(op_tag::INPUT, k as u32, w, true);
     }
     for &(k, w) in outputs {
-        push(io_kind::OUTPUT, k, w, false);
+        push(op_tag::OUTPUT, k, w, false);
     }
     if let Some(code) = exit_code {
-        push(io_kind::EXIT, 0, code, false);
+        push(op_tag::EXIT, 0, code, false);
     }
     let h = height(rows.len() / io::WIDTH);
     rows.resize(h * io::WIDTH, Val::ZERO);
@@ -275,11 +275,14 @@ pub(crate) struct RangeCount {
     m16: Vec<u32>,
     mpair: Vec<u32>,
     mbit: Vec<u32>,
+    mword: Vec<u32>,
+    mlimb: Vec<u32>,
 }
 
 impl RangeCount {
     fn new() -> Self {
-        RangeCount { m16: vec![0; 1 << 16], mpair: vec![0; 1 << 16], mbit: vec![0; 1 << 16] }
+        let counts = || vec![0; 1 << 16];
+        RangeCount { m16: counts(), mpair: counts(), mbit: counts(), mword: counts(), mlimb: counts() }
     }
     /// `r16(v)`.
     pub fn r16(&mut self, v: u32) {
@@ -288,6 +291,14 @@ impl RangeCount {
     /// `pair(hi, lo)`.
     pub fn pair(&mut self, hi: u32, lo: u32) {
         self.mpair[(hi << 8 | lo) as usize] += 1;
+    }
+    /// An `op` request checking the low part of a word address (below 2^14).
+    pub fn word(&mut self, v: u32) {
+        self.mword[v as usize] += 1;
+    }
+    /// An `op` request checking the low limb of the CPU's own ADD/SUB result.
+    pub fn limb(&mut self, v: u32) {
+        self.mlimb[v as usize] += 1;
     }
     /// `byte(a, b, a & b, a ^ b)`.
     pub fn byte(&mut self, a: u32, b: u32) {
@@ -341,7 +352,10 @@ fn own_add_sub(
     let hi = (x >> 16) + (b >> 16) + (lo >> 16);
     row[cpu::k0] = f(lo >> 16);
     row[cpu::k1] = f(hi >> 16);
-    rc.r16(out & 0xffff);
+    // An address's low limb is bounded by its word address's check (see the CPU AIR).
+    if !address {
+        rc.limb(out & 0xffff);
+    }
     rc.r16((out >> 16) + (u32::from(address) << 15));
     Ok(out)
 }
@@ -553,7 +567,10 @@ fn segment(
         if let Some((m, addr, waddr)) = data {
             row[cpu::q] = f(waddr);
             row[cpu::off] = f(addr & 3);
-            rc.r16(waddr & 0x3fff);
+            // The sub-word table checks its own accesses' (see `subword_row`).
+            if matches!(i.op, Op::Lw | Op::Sw) {
+                rc.word(waddr & 0x3fff);
+            }
             if i.op.is_load() {
                 row[cpu::q_load] = f(waddr);
                 (row[cpu::b_lo], row[cpu::b_hi]) = split(m.before);
@@ -577,8 +594,8 @@ fn segment(
             (Op::Lui, _) => i.imm,
             (Op::Auipc, _) => s.pc.wrapping_add(i.imm),
             (Op::Jal | Op::Jalr, _) => s.pc.wrapping_add(4),
-            (op, Some((m, addr, _))) if is(cpu::sub_load) || is(cpu::sub_store) => {
-                let v = subword_row(&mut sub_rows, op, addr & 3, m.before, bv, &mut rc);
+            (op, Some((m, addr, waddr))) if is(cpu::sub_load) || is(cpu::sub_store) => {
+                let v = subword_row(&mut sub_rows, op, addr & 3, m.before, bv, waddr & 0x3fff, &mut rc);
                 debug_assert!(op.is_load() || v == m.after);
                 v
             }
@@ -660,7 +677,13 @@ fn segment(
         let (hi, lo) = (x >> 8, x & 0xff);
         rvals.extend((0..8).map(|i| Val::from_bool(hi >> i & 1 == 1)));
         rvals.extend((0..8).map(|i| Val::from_bool(lo >> i & 1 == 1)));
-        rvals.extend_from_slice(&[f(rc.m16[x]), f(rc.mpair[x]), f(rc.mbit[x])]);
+        rvals.extend_from_slice(&[
+            f(rc.m16[x]),
+            f(rc.mpair[x]),
+            f(rc.mbit[x]),
+            f(rc.mword[x]),
+            f(rc.mlimb[x]),
+        ]);
     }
 
     let mut traces = vec![
