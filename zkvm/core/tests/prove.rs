@@ -466,3 +466,54 @@ fn one_multiplier_row_answers_a_mul_and_the_mulhu_of_the_same_operands() {
     bad.traces[k].values[first * mul::WIDTH + mul::m_hi] = Val::ZERO;
     assert!(!verifies(&program, &bad, &run.output, run.exit_code), "an unanswered MULHU was accepted");
 }
+
+/// A load's address sum may carry out of its low limb; moving that carry into `c_lo`
+/// (`c_lo + 2^16`, `c_hi - 1`, `k0 = 0`) keeps the address and every sum, and leaves the word
+/// address's low part 2^14 higher. Only the range table's `q_lo < 2^14` rule (which keeps
+/// `c_lo` below 2^16 without a check of its own) stops that witness.
+#[test]
+fn a_word_address_check_above_2_14_is_refused() {
+    use nexus_zkvm::stark::air::{cpu, range};
+    let program_with = |data_addr: u32| {
+        let mut c = Vec::new();
+        li(&mut c, T0, data_addr + 4);
+        c.push(i_type(-4, T0, 2, S0, 0x03)); // lw s0, -4(t0): the low limbs carry
+        output_word(&mut c, S0);
+        li(&mut c, A7, 93);
+        li(&mut c, A0, 0);
+        c.push(0x73);
+        c
+    };
+    let data_addr = BASE + HEADER + 4 * program_with(0).len() as u32;
+    let elf = elf(&program_with(data_addr), &0x1234_5678u32.to_le_bytes());
+    let program = Program::from_elf(&elf).expect("loads");
+    let run = nexus_zkvm::execute(&elf, b"").expect("runs");
+    assert_eq!(run.output, 0x1234_5678u32.to_le_bytes());
+    let witness = generate(&program, b"", MAX_LOG_CPU_HEIGHT, 1 << 20).expect("traces").remove(0);
+    assert!(verifies(&program, &witness, &run.output, run.exit_code), "the honest witness verifies");
+
+    let mut bad = witness.clone();
+    let lw = bad.traces[0]
+        .values
+        .chunks(cpu::WIDTH)
+        .position(|r| r[cpu::f_load] == Val::ONE)
+        .expect("the load's row");
+    let row = &mut bad.traces[0].values[lw * cpu::WIDTH..(lw + 1) * cpu::WIDTH];
+    assert_eq!(row[cpu::k0], Val::ONE, "the address sum carries");
+    let two16 = Val::from_u32(1 << 16);
+    let q_lo = (row[cpu::q] - Val::from_u32(1 << 14) * row[cpu::c_hi]).as_canonical_u32() as usize;
+    let c_hi_check = (row[cpu::c_hi] + Val::from_u32(1 << 15)).as_canonical_u32() as usize;
+    row[cpu::c_lo] += two16;
+    row[cpu::c_hi] -= Val::ONE;
+    row[cpu::k0] = Val::ZERO;
+    // The range table answers the moved checks instead.
+    let k = bad.tables.iter().position(|&t| t == Table::Range).expect("range table");
+    let counts = &mut bad.traces[k].values;
+    let mut shift = |col: usize, from: usize, to: usize| {
+        counts[from * range::WIDTH + col] -= Val::ONE;
+        counts[to * range::WIDTH + col] += Val::ONE;
+    };
+    shift(range::m16, c_hi_check, c_hi_check - 1);
+    shift(range::mword, q_lo, q_lo + (1 << 14));
+    assert!(!verifies(&program, &bad, &run.output, run.exit_code), "q_lo of 2^14 or more was accepted");
+}
