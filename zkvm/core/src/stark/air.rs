@@ -143,18 +143,9 @@ columns!(
     rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd, flags }
 );
 
-/// The instruction classes: every decoded instruction has exactly one, padding rows none, so
-/// their sum is the row's `is_real` without a column of its own.
-pub const CLASSES: [usize; 8] = [
-    cpu::f_alu,
-    cpu::f_const,
-    cpu::f_jal,
-    cpu::f_jalr,
-    cpu::f_branch,
-    cpu::f_load,
-    cpu::f_store,
-    cpu::f_ecall,
-];
+/// The instruction classes, the first eight `FLAGS`: every decoded instruction has exactly
+/// one, padding rows none, so their sum is the row's `is_real` without a column of its own.
+pub const CLASSES: &[usize] = FLAGS.split_at(8).0;
 
 /// Whether a CPU row executes an instruction (1) or pads the table (0), `col` reading its
 /// columns.
@@ -171,7 +162,8 @@ pub const ROM_FIELDS: [usize; 9] =
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
 /// instead of thirteen halves the ROM commitment every verifier recomputes per segment. The
-/// CPU constrains each to be boolean, which makes the packing unique.
+/// CPU constrains each to be boolean, which makes the packing unique. The first eight are
+/// the instruction classes (`CLASSES`).
 pub const FLAGS: [usize; 13] = [
     cpu::f_alu,
     cpu::f_const,
@@ -362,7 +354,7 @@ impl BaseAir<Val> for VmAir {
 
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self.table {
-            Table::Cpu => CLASSES.into_iter().chain([cpu::pc, cpu::clk]).collect(),
+            Table::Cpu => CLASSES.iter().copied().chain([cpu::pc, cpu::clk]).collect(),
             _ => vec![],
         }
     }
