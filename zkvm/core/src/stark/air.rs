@@ -5,7 +5,8 @@
 //! - `mem` (addr, lo, hi, ts): offline memory checking within one segment. Each CPU access
 //!   consumes the previous (value, timestamp) of its address and produces the new one; the
 //!   boundary table produces the segment's initial state at ts 0 and consumes the final one.
-//!   Registers live at `REG_BASE + r`. The boundary's addresses and values are preprocessed
+//!   Registers live at `REG_BASE + r` (writes to x0 at `REG_BASE + SINK`). The boundary's
+//!   addresses and values are preprocessed
 //!   (the verifier rebuilds them from the state chained across segments, see
 //!   `stark::verify_program`).
 //! - `op` (tag, seven fields): everything a CPU row asks of another table, told apart by the
@@ -53,6 +54,11 @@ pub use super::subword::subword;
 /// Memory-argument address of register 0; data word addresses are below it.
 pub const REG_BASE: u32 = 1 << 29;
 
+/// The register slot after x31 that writes to x0 go to (the ROM decodes rd = x0 of a writing
+/// instruction as it). No instruction reads it, so x0 is never written and reads zero, and
+/// every row but a branch makes its third access without a flag saying whether it writes.
+pub const SINK: u8 = 32;
+
 /// `op` bus tags above every `Op` (the ALU and sub-word tags): syscalls and the word-address
 /// check.
 pub mod op_tag {
@@ -85,7 +91,7 @@ columns!(
         // instruction has exactly one class flag (`CLASSES`), so their sum tells real rows
         // from padding.
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
-        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall, writes_rd,
+        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall,
         op_add, op_sub, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
@@ -161,10 +167,10 @@ pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of thirteen halves the ROM commitment every verifier recomputes per segment. The
+/// instead of twelve halves the ROM commitment every verifier recomputes per segment. The
 /// CPU constrains each to be boolean, which makes the packing unique. The first eight are
 /// the instruction classes (`CLASSES`).
-pub const FLAGS: [usize; 13] = [
+pub const FLAGS: [usize; 12] = [
     cpu::f_alu,
     cpu::f_const,
     cpu::f_jal,
@@ -173,7 +179,6 @@ pub const FLAGS: [usize; 13] = [
     cpu::f_load,
     cpu::f_store,
     cpu::f_ecall,
-    cpu::writes_rd,
     cpu::op_add,
     cpu::op_sub,
     cpu::sub_load,
@@ -621,9 +626,10 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
 
     // Memory accesses at timestamps 3·clk + 1..3. No instruction makes more than three: the
     // first reads rs1 (a7 for ecall); the second reads rs2 (a0 for ecall) or, for a load, the
-    // data word; the third writes rd (a0 for ecall, or reads a1 for WRITE_OUTPUT) or, for a
-    // store, the data word. The ROM decodes rs2 = 0 for loads and rd = 0 for stores, and
-    // `s_write` is zero off ecall rows, so each address below is one of its cases.
+    // data word; the third writes rd (the sink for x0, a0 for ecall, or reads a1 for
+    // WRITE_OUTPUT) or, for a store, the data word; branches make no third access. The ROM
+    // decodes rs2 = 0 for loads and rd = 0 for stores, and `s_write` is zero off ecall rows,
+    // so each address below is one of its cases.
     let ts = |k: u32| c::<AB>(3) * x(cpu::clk) + c::<AB>(k);
     let reg_or = |flag: usize| c::<AB>(REG_BASE) * (one.clone() - x(flag));
     let accesses = [
@@ -646,7 +652,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
             (cpu::d3_lo, cpu::d3_hi),
-            x(cpu::writes_rd) + x(cpu::f_store),
+            real.clone() - x(cpu::f_branch),
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {

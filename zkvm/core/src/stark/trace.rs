@@ -9,8 +9,8 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
-    DECODED, JALR_BIT, REG_BASE, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io, op_tag,
-    range, rom, rom_message, subword,
+    DECODED, JALR_BIT, REG_BASE, SINK, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io,
+    op_tag, range, rom, rom_message, subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -50,7 +50,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     r[cpu::rs1] = f(u32::from(i.rs1));
     r[cpu::rs2] = f(u32::from(i.rs2));
     r[cpu::rd] = f(u32::from(i.rd));
-    let writes = Val::from_bool(i.rd != 0);
     // The CPU adds `imm + rs2` as the second operand (`imm` alone for stores): the decoder
     // reads x0 as rs2 where the immediate is the operand, and the ROM leaves `imm` zero where
     // rs2 is.
@@ -63,25 +62,21 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             if i.use_imm {
                 set_imm(&mut r);
             }
-            r[cpu::writes_rd] = writes;
         }
         Op::Lui | Op::Auipc => {
             r[cpu::f_const] = Val::ONE;
             let k = if i.op == Op::Lui { i.imm } else { pc.wrapping_add(i.imm) };
             (r[cpu::k_lo], r[cpu::k_hi]) = split(k);
-            r[cpu::writes_rd] = writes;
         }
         Op::Jal => {
             r[cpu::f_jal] = Val::ONE;
             (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
             r[cpu::imm_lo] = f(pc.wrapping_add(i.imm));
-            r[cpu::writes_rd] = writes;
         }
         Op::Jalr => {
             r[cpu::f_jalr] = Val::ONE;
             set_imm(&mut r);
             (r[cpu::k_lo], r[cpu::k_hi]) = split(pc.wrapping_add(4));
-            r[cpu::writes_rd] = writes;
         }
         op if op.is_branch() => {
             r[cpu::f_branch] = Val::ONE;
@@ -93,9 +88,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             r[cpu::f_load] = Val::from_bool(op.is_load());
             r[cpu::f_store] = Val::from_bool(op.is_store());
             set_imm(&mut r);
-            if op.is_load() {
-                r[cpu::writes_rd] = writes;
-            }
             if !matches!(op, Op::Lw | Op::Sw) {
                 r[if op.is_load() { cpu::sub_load } else { cpu::sub_store }] = Val::ONE;
                 r[cpu::op] = f(op as u32);
@@ -103,11 +95,13 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         }
         Op::Ecall => {
             r[cpu::f_ecall] = Val::ONE;
-            r[cpu::writes_rd] = Val::ONE;
         }
         // FENCE, the one op left: a constant that writes nothing, so it falls through to pc + 4
         // and touches nothing.
         _ => r[cpu::f_const] = Val::ONE,
+    }
+    if i.rd == 0 && !i.op.is_branch() && !i.op.is_store() {
+        r[cpu::rd] = f(u32::from(SINK));
     }
     let call = alu_call(i.op);
     if r[cpu::sub_load] == Val::ZERO && r[cpu::sub_store] == Val::ZERO {
@@ -360,11 +354,14 @@ fn own_add_sub(
     Ok(out)
 }
 
+/// Register slots of the memory argument: x0..x31 and the sink.
+const SLOTS: usize = SINK as usize + 1;
+
 /// Timestamp and value bookkeeping for one segment's memory argument.
 struct MemState {
     ts: Memory,
-    reg_ts: [u32; 32],
-    regs: [u32; 32],
+    reg_ts: [u32; SLOTS],
+    regs: [u32; SLOTS],
     /// Touched addresses and their values when the segment started.
     touched: BTreeMap<u32, u32>,
 }
@@ -442,10 +439,13 @@ pub fn for_each_segment<E: From<TraceError>>(
     let input_tape = bytes_to_tape(input);
     let rom = Rom::new(program);
     let mut machine = Machine::new(program, input);
+    // The sink's value (see `air::SINK`) carries over from segment to segment like a register's.
+    let mut sink = 0;
     for k in 0.. {
         let len = plan[k.min(plan.len() - 1)];
         let start_pc = machine.pc;
-        let start_regs = machine.regs;
+        let mut start_regs = [sink; SLOTS];
+        start_regs[..32].copy_from_slice(&machine.regs);
         // A fresh log per segment, dropped before the segment is handed on: kept, it would sit
         // in memory (≈ 60 MB per 2^20 steps) while the segment is proven.
         let mut steps: Vec<Step> = Vec::new();
@@ -458,6 +458,8 @@ pub fn for_each_segment<E: From<TraceError>>(
         let last = machine.exit_code.is_some();
         let witness = segment(program, &rom, &input_tape, &machine, start_pc, start_regs, &steps)?;
         drop(steps);
+        let sink_addr = REG_BASE + u32::from(SINK);
+        sink = witness.facts.state.iter().find(|r| r.addr == sink_addr).map_or(sink, |r| r.fin);
         each(witness)?;
         if last {
             break;
@@ -488,7 +490,7 @@ fn segment(
     input_tape: &[u32],
     machine: &Machine<'_>,
     start_pc: u32,
-    start_regs: [u32; 32],
+    start_regs: [u32; SLOTS],
     steps: &[Step],
 ) -> Result<Witness, TraceError> {
     let last = machine.exit_code.is_some();
@@ -499,7 +501,7 @@ fn segment(
     let mut rom_mult = vec![0u32; rom.index.iter().flatten().count()];
     let mut rc = RangeCount::new();
     let mut ms =
-        MemState { ts: Memory::default(), reg_ts: [0; 32], regs: start_regs, touched: BTreeMap::new() };
+        MemState { ts: Memory::default(), reg_ts: [0; SLOTS], regs: start_regs, touched: BTreeMap::new() };
     let mut input_reads = vec![0u32; input_tape.len()];
     let mut outputs = Vec::new();
     let mut alu = AluTrace::default();
@@ -583,10 +585,16 @@ fn segment(
             access(row, (cpu::d2_lo, cpu::d2_hi), t2, clk3 + 2, &mut rc);
         }
 
-        // The value the third access writes. Computed even when rd = x0 (then nothing is
-        // written), because the AIR ties it to its source whatever rd is.
+        // The value the third access writes (to the sink when rd = x0): the AIR ties it to its
+        // source whatever rd is.
         let write_output = s.syscall == Some(crate::emu::syscall::WRITE_OUTPUT);
-        let third = if write_output { 11 } else { i.rd };
+        let third = if write_output {
+            11
+        } else if i.rd == 0 {
+            SINK
+        } else {
+            i.rd
+        };
         let new_val = match (i.op, data) {
             // The borrow of the CPU's SUB.
             (Op::Sltu, _) => row[cpu::k1].as_canonical_u32(),
@@ -612,7 +620,7 @@ fn segment(
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(m.before);
             let t3 = ms.word(waddr, m.before, clk3 + 3);
             access(row, (cpu::d3_lo, cpu::d3_hi), t3, clk3 + 3, &mut rc);
-        } else if is(cpu::writes_rd) {
+        } else if !is(cpu::f_branch) {
             (row[cpu::rdp_lo], row[cpu::rdp_hi]) = split(ms.regs[usize::from(third)]);
             let t3 = ms.reg(third, clk3 + 3);
             access(row, (cpu::d3_lo, cpu::d3_hi), t3, clk3 + 3, &mut rc);
