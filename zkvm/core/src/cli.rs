@@ -73,9 +73,10 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// Has glibc map every allocation of 1 MiB or more on its own and unmap it when freed, for the
 /// rest of the process. By default glibc raises that threshold to 32 MiB after the first large
 /// buffer is freed, so from the second segment on the prover's many-MiB buffers come from
-/// malloc's arenas, which fragment: ECDSA's peak RSS goes from 1,937 to 1,885 MiB this way, at
-/// the cost of mapping those buffers afresh in every segment (a few percent of CPU time, in
-/// page faults, on runs of several segments). A no-op elsewhere than glibc.
+/// malloc's arenas, which fragment: ECDSA's six segments peak 50–90 MiB lower this way
+/// (BENCHMARKS.md), at the cost of mapping those buffers afresh in every segment (page faults:
+/// a few percent of CPU time at most, on runs of several segments). A no-op elsewhere than
+/// glibc.
 pub fn unmap_large_buffers_when_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a malloc tunable; glibc applies it to later allocations and

@@ -582,38 +582,20 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         msg(vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1])])
     };
     let b_idx = || [x(cpu::b_lo), x(cpu::b_hi)];
+    let sub_word = |word: [usize; 2], rs2_lo: AB::Expr| {
+        let [w_lo, w_hi] = word;
+        vec![x(cpu::op), x(cpu::off), x(w_lo), x(w_hi), rs2_lo, x(cpu::r_lo), x(cpu::r_hi), q_lo.clone()]
+    };
     let requests = vec![
         (
             alu_en - x(cpu::op_add) - x(cpu::op_sub),
             msg(vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)]),
         ),
-        (
-            x(cpu::sub_load),
-            vec![
-                x(cpu::op),
-                x(cpu::off),
-                x(cpu::b_lo),
-                x(cpu::b_hi),
-                z0(),
-                x(cpu::r_lo),
-                x(cpu::r_hi),
-                q_lo.clone(),
-            ],
-        ),
-        (
-            x(cpu::sub_store),
-            vec![
-                x(cpu::op),
-                x(cpu::off),
-                x(cpu::rdp_lo),
-                x(cpu::rdp_hi),
-                x(cpu::b_lo),
-                x(cpu::r_lo),
-                x(cpu::r_hi),
-                q_lo.clone(),
-            ],
-        ),
-        (word_access, msg(vec![c::<AB>(op_tag::WORD), q_lo])),
+        // Loads relate the word read into `b` (rs2 is x0), stores the old word and rs2's low
+        // half.
+        (x(cpu::sub_load), sub_word([cpu::b_lo, cpu::b_hi], z0())),
+        (x(cpu::sub_store), sub_word([cpu::rdp_lo, cpu::rdp_hi], x(cpu::b_lo))),
+        (word_access, msg(vec![c::<AB>(op_tag::WORD), q_lo.clone()])),
         (own - ls.clone(), msg(vec![c::<AB>(op_tag::LIMB), x(cpu::c_lo)])),
         (x(cpu::s_read), io(op_tag::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
         (x(cpu::s_write), io(op_tag::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
