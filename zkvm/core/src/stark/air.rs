@@ -81,6 +81,12 @@ pub(crate) const OP: &str = "op";
 /// Fields of an `op` message, the tag included.
 pub(crate) const OP_MSG: usize = 8;
 
+/// An `op` message of `fields` (the tag first), the fields it does not use zero.
+pub(crate) fn op_fields<E: PrimeCharacteristicRing>(mut fields: Vec<E>) -> Vec<E> {
+    fields.resize(OP_MSG, E::ZERO);
+    fields
+}
+
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
@@ -573,13 +579,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // and HALT (exit code a0).
     let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
     let z0 = || AB::Expr::ZERO;
-    let msg = |mut fields: Vec<AB::Expr>| {
-        fields.resize(OP_MSG, AB::Expr::ZERO);
-        fields
-    };
     let io = |kind: u32, idx: [AB::Expr; 2], val: [usize; 2]| {
         let [i_lo, i_hi] = idx;
-        msg(vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1])])
+        op_fields(vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1])])
     };
     let b_idx = || [x(cpu::b_lo), x(cpu::b_hi)];
     let sub_word = |word: [usize; 2], rs2_lo: AB::Expr| {
@@ -589,14 +591,22 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let requests = vec![
         (
             alu_en - x(cpu::op_add) - x(cpu::op_sub),
-            msg(vec![x(cpu::op), x(cpu::a_lo), x(cpu::a_hi), opnd_lo, opnd_hi, x(cpu::c_lo), x(cpu::c_hi)]),
+            op_fields(vec![
+                x(cpu::op),
+                x(cpu::a_lo),
+                x(cpu::a_hi),
+                opnd_lo,
+                opnd_hi,
+                x(cpu::c_lo),
+                x(cpu::c_hi),
+            ]),
         ),
         // Loads relate the word read into `b` (rs2 is x0), stores the old word and rs2's low
         // half.
         (x(cpu::sub_load), sub_word([cpu::b_lo, cpu::b_hi], z0())),
         (x(cpu::sub_store), sub_word([cpu::rdp_lo, cpu::rdp_hi], x(cpu::b_lo))),
-        (word_access, msg(vec![c::<AB>(op_tag::WORD), q_lo.clone()])),
-        (own - ls.clone(), msg(vec![c::<AB>(op_tag::LIMB), x(cpu::c_lo)])),
+        (word_access, op_fields(vec![c::<AB>(op_tag::WORD), q_lo.clone()])),
+        (own - ls.clone(), op_fields(vec![c::<AB>(op_tag::LIMB), x(cpu::c_lo)])),
         (x(cpu::s_read), io(op_tag::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
         (x(cpu::s_write), io(op_tag::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
         (x(cpu::s_halt), io(op_tag::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
@@ -685,9 +695,7 @@ fn eval_io<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let p: Vec<AB::Expr> = b.preprocessed().current_slice().iter().map(|&v| v.into()).collect();
     let mult: AB::Expr = b.main().current_slice()[io_main::mult].into();
     b.assert_zero((AB::Expr::ONE - p[io::free].clone()) * (mult.clone() - p[io::fixed].clone()));
-    let mut fields = p[io::kind..=io::hi].to_vec();
-    fields.resize(OP_MSG, AB::Expr::ZERO);
-    provide(b, OP, fields, mult);
+    provide(b, OP, op_fields(p[io::kind..=io::hi].to_vec()), mult);
 }
 
 fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
@@ -711,9 +719,7 @@ fn eval_range<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // x < 2^14: the top two bits of `hi` are clear.
     b.assert_zero(m[range::mword].clone() * (m[range::h6].clone() + m[range::h7].clone()));
     for (tag, mult) in [(op_tag::WORD, range::mword), (op_tag::LIMB, range::mlimb)] {
-        let mut fields = vec![c::<AB>(tag), x.clone()];
-        fields.resize(OP_MSG, AB::Expr::ZERO);
-        provide(b, OP, fields, m[mult].clone());
+        provide(b, OP, op_fields(vec![c::<AB>(tag), x.clone()]), m[mult].clone());
     }
 }
 

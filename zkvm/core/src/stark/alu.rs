@@ -11,7 +11,7 @@ use p3_air::{AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::InteractionBuilder;
 
-use super::air::{OP, OP_MSG, c, provide, send};
+use super::air::{OP, c, op_fields, provide, send};
 use super::config::Val;
 use super::trace::RangeCount;
 use crate::isa::{Op, alu};
@@ -100,9 +100,7 @@ fn byte_word<AB: AirBuilder>(l: &[AB::Expr], first: usize) -> [AB::Expr; 2] {
 /// An `op` bus message: the operation, then the limbs of the operands and of the result.
 fn op_message<E: PrimeCharacteristicRing>(op: E, a: [E; 2], b: [E; 2], out: [E; 2]) -> Vec<E> {
     let ([a_lo, a_hi], [b_lo, b_hi], [c_lo, c_hi]) = (a, b, out);
-    let mut fields = vec![op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi];
-    fields.resize(OP_MSG, E::ZERO);
-    fields
+    op_fields(vec![op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi])
 }
 
 pub(crate) fn eval_bitwise<AB: InteractionBuilder<F = Val>>(b: &mut AB) {

@@ -4,13 +4,14 @@
 //! on the `op` bus, for the relation between the word, the byte offset, `rs2` and the result:
 //! `(op, off, mp_lo, mp_hi, b_lo, v_lo, v_hi, q_lo)` where `v` is the loaded value (loads) or
 //! the new word (stores) and `q_lo` the low part of the word address, which this table has the
-//! range table check (below 2^14) for the CPU. The word is split into bytes here, so the CPU needs no byte columns.
+//! range table check (below 2^14) for the CPU. The word is split into bytes here, so the CPU
+//! needs no byte columns.
 
 use p3_air::WindowAccess;
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 
-use super::air::{OP, OP_MSG, c, op_tag, provide, send};
+use super::air::{OP, c, op_fields, op_tag, provide, send};
 use super::alu::{sign8, sign16};
 use super::config::Val;
 use super::trace::RangeCount;
@@ -87,9 +88,7 @@ pub(crate) fn eval_subword<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(is_sh) * (x(v_lo) - keep(o0, bh.clone(), h01.clone())));
     b.assert_zero(x(is_sh) * (x(v_hi) - keep(o2, bh.clone(), h23.clone())));
 
-    let mut word = vec![c::<AB>(op_tag::WORD), x(q_lo)];
-    word.resize(OP_MSG, AB::Expr::ZERO);
-    send(b, OP, word, active);
+    send(b, OP, op_fields(vec![c::<AB>(op_tag::WORD), x(q_lo)]), active);
     provide(b, OP, vec![op, off, h01, h23, bh, x(v_lo), x(v_hi), x(q_lo)], x(mult));
 }
 
