@@ -3,7 +3,7 @@
 
 use p3_challenger::DuplexChallenger;
 use p3_commit::ExtensionMmcs;
-use p3_dft::Radix2DitParallel;
+use p3_dft::Radix2DFTSmallBatch;
 use p3_field::Field;
 use p3_field::extension::BinomialExtensionField;
 use p3_fri::{FriParameters, TwoAdicFriPcs};
@@ -22,7 +22,9 @@ type Compress = TruncatedPermutation<Perm, 2, 8, 16>;
 type ValMmcs = MerkleTreeMmcs<<Val as Field>::Packing, <Val as Field>::Packing, Hash, Compress, 2, 8>;
 type ChallengeMmcs = ExtensionMmcs<Val, Challenge, ValMmcs>;
 type Challenger = DuplexChallenger<Val, Perm, 16, 8>;
-type Dft = Radix2DitParallel<Val>;
+// Same evaluations as `Radix2DitParallel`, so proofs are unchanged; 25–75% less CPU time on
+// this machine for our widths (46 main, 36 LogUp and 8 quotient columns at 2^20 rows).
+type Dft = Radix2DFTSmallBatch<Val>;
 type Pcs = TwoAdicFriPcs<Val, Dft, ValMmcs, ChallengeMmcs>;
 /// The full STARK configuration type.
 pub type Config = StarkConfig<Pcs, Challenge, Challenger>;
