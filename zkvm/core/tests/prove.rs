@@ -373,9 +373,7 @@ fn a_padding_row_cannot_send_a_request() {
     let mut bad = witness.clone();
     let cpu_trace = &mut bad.traces[0];
     let height = cpu_trace.values.len() / cpu::WIDTH;
-    let real = (0..height)
-        .filter(|&r| nexus_zkvm::stark::air::is_real(|c| cpu_trace.values[r * cpu::WIDTH + c]) == Val::ONE)
-        .count();
+    let real = (0..height).filter(|&r| cpu_trace.values[r * cpu::WIDTH + cpu::real] == Val::ONE).count();
     assert!(real + 2 <= height, "the CPU table has padding rows");
     let ops = [nexus_zkvm::isa::Op::And, nexus_zkvm::isa::Op::Or, nexus_zkvm::isa::Op::Xor];
     let row = |r: usize| cpu_trace.values[r * cpu::WIDTH..(r + 1) * cpu::WIDTH].to_vec();

@@ -265,7 +265,7 @@ fn non_final_segment_cannot_end_early_or_elsewhere() {
     verify_program(&program, &input(n), &expected(n), EXIT, &honest).expect("verifies");
     let last = (1 << LOG_SEGMENT) - 1;
     let edits: [(&str, &RowEdit); 2] = [
-        ("last row made padding", &|row| FLAGS.iter().for_each(|&c| row[c] = Val::ZERO)),
+        ("last row made padding", &|row| FLAGS.iter().chain([&cpu::real]).for_each(|&c| row[c] = Val::ZERO)),
         ("last row's pc", &|row| row[cpu::pc] += Val::from_u32(4)),
     ];
     for (what, edit) in edits {

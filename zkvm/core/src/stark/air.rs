@@ -93,11 +93,11 @@ columns!(
         clk,
         // Decoded instruction (`DECODED`), checked against the ROM. `op` tags the row's `op`
         // bus request (the ALU operation, or the sub-word load/store). Fields an instruction
-        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`. Every
-        // instruction has exactly one class flag (`CLASSES`), so their sum tells real rows
-        // from padding.
+        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`. `real`
+        // is 1 on rows that execute an instruction and 0 on padding; every instruction has
+        // one class, LUI/AUIPC/FENCE the one without a flag of its own (`f_const`).
         pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
-        f_alu, f_const, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall,
+        f_alu, real, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall,
         op_add, op_sub, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
@@ -155,14 +155,15 @@ columns!(
     rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd, flags }
 );
 
-/// The instruction classes, the first eight `FLAGS`: every decoded instruction has exactly
-/// one, padding rows none, so their sum is the row's `is_real` without a column of its own.
-pub const CLASSES: &[usize] = FLAGS.split_at(8).0;
+/// The instruction classes with a flag column, the first seven `FLAGS`. A real row has at
+/// most one of them; the rows with none are `f_const`.
+pub const CLASSES: &[usize] = FLAGS.split_at(7).0;
 
-/// Whether a CPU row executes an instruction (1) or pads the table (0), `col` reading its
-/// columns.
-pub fn is_real<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> E {
-    CLASSES.iter().fold(E::ZERO, |acc, &c| acc + col(c))
+/// LUI, AUIPC and FENCE (a constant that writes nothing): a real row of no other class, `col`
+/// reading CPU columns. A column of `real` rather than of this flag keeps bus multiplicities
+/// a single variable, which Plonky3 resolves per row when it builds the LogUp trace.
+pub fn f_const<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> E {
+    CLASSES.iter().fold(col(cpu::real), |acc, &c| acc - col(c))
 }
 
 /// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
@@ -173,12 +174,12 @@ pub const ROM_FIELDS: [usize; 9] =
     [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
-/// instead of twelve halves the ROM commitment every verifier recomputes per segment. The
-/// CPU constrains each to be boolean, which makes the packing unique. The first eight are
-/// the instruction classes (`CLASSES`).
-pub const FLAGS: [usize; 12] = [
+/// instead of eleven halves the ROM commitment every verifier recomputes per segment. The
+/// CPU constrains each to be boolean, which makes the packing unique. The first seven are
+/// the instruction classes (`CLASSES`); `real` is the `rom` message's multiplicity and
+/// `f_const` follows from the two.
+pub const FLAGS: [usize; 11] = [
     cpu::f_alu,
-    cpu::f_const,
     cpu::f_jal,
     cpu::f_jalr,
     cpu::f_branch,
@@ -365,7 +366,7 @@ impl BaseAir<Val> for VmAir {
 
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self.table {
-            Table::Cpu => CLASSES.iter().copied().chain([cpu::pc, cpu::clk]).collect(),
+            Table::Cpu => vec![cpu::real, cpu::pc, cpu::clk],
             _ => vec![],
         }
     }
@@ -422,15 +423,18 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     let (start_pc, end_pc, is_last) = (pv(cpu_pv::START_PC), pv(cpu_pv::END_PC), pv(cpu_pv::IS_LAST));
     let two16 = c::<AB>(1 << 16);
     let one = AB::Expr::ONE;
-    let real = is_real(x);
-    let next_real = is_real(nx);
+    let real = x(cpu::real);
+    let next_real = nx(cpu::real);
+    let f_const = f_const(x);
 
-    // Booleans; the decoded ones too, so that their packing in the ROM message is unique. At
-    // most one class flag: a real row's class is the ROM's.
-    for col in FLAGS.into_iter().chain([cpu::s_halt, cpu::s_read, cpu::s_write, cpu::k0, cpu::k1]) {
+    // Booleans; the decoded ones too, so that their packing in the ROM message is unique. A
+    // boolean `f_const` leaves a real row at most one class flag (its class is the ROM's) and
+    // a padding row none.
+    for col in FLAGS.into_iter().chain([cpu::real, cpu::s_halt, cpu::s_read, cpu::s_write, cpu::k0, cpu::k1])
+    {
         b.assert_bool(x(col));
     }
-    b.assert_bool(real.clone());
+    b.assert_bool(f_const.clone());
 
     // Start, step and end of the segment.
     b.when_first_row().assert_one(real.clone());
@@ -495,7 +499,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         (cpu::r_hi, cpu::c_hi, cpu::k_hi, cpu::b_hi, cpu::rdp_hi),
     ] {
         b.assert_zero((x(cpu::f_alu) - sltu.clone()) * (x(r) - x(cc)));
-        b.assert_zero((x(cpu::f_const) + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
+        b.assert_zero((f_const.clone() + x(cpu::f_jal) + x(cpu::f_jalr)) * (x(r) - x(k)));
         b.assert_zero(word_access.clone() * (x(r) - x(bb)));
         b.assert_zero((x(cpu::f_ecall) - x(cpu::s_read)) * (x(r) - x(p)));
     }
@@ -515,7 +519,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         x(cpu::f_branch)
             * (x(branch::target) - pc4.clone() - x(branch::taken) * (x(cpu::k_lo) - pc4.clone())),
     );
-    let seq = x(cpu::f_alu) + x(cpu::f_const) + x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall);
+    let seq = x(cpu::f_alu) + f_const + x(cpu::f_load) + x(cpu::f_store) + x(cpu::f_ecall);
     for (flag, next) in [
         (seq, pc4),
         (x(cpu::f_jal), x(cpu::imm_lo)),
@@ -648,12 +652,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {
-        let now = ts(k as u32 + 1);
         // The previous access's timestamp is `now - 1 - gap` with the gap `d_lo + 2^16·d_hi`
         // range checked below 2^24, so it is earlier than `now` without a column of its own.
-        let prev = now.clone() - one.clone() - x(dlo) - two16.clone() * x(dhi);
+        let prev = ts(k as u32) - x(dlo) - two16.clone() * x(dhi);
         recv(b, "mem", vec![addr.clone(), x(plo), x(phi), prev], en.clone());
-        send(b, "mem", vec![addr, x(nlo), x(nhi), now], en.clone());
+        send(b, "mem", vec![addr, x(nlo), x(nhi), ts(k as u32 + 1)], en.clone());
         send(b, "r16", vec![x(dlo)], en);
     }
     // The gaps' high bytes, two in one lookup; an access a row does not make has a zero gap.

@@ -66,9 +66,10 @@ pub struct Params {
 /// (retired: id 1, 84 queries and query grinding only, ≈ 90 bits; id 2, the AIRs before the
 /// CPU did its own ADD/SUB; id 3, the same parameters with separate `alu`, `sub` and `io`
 /// buses; id 4, a CPU row with four memory accesses; id 5, CPU columns for `is_real` and the
-/// next pc, and sign bits split off in two lookups).
+/// next pc, and sign bits split off in two lookups; id 6, a flag column for LUI/AUIPC/FENCE
+/// and none for `real`).
 pub const PARAMS: Params = Params {
-    id: 6,
+    id: 7,
     log_blowup: 1,
     num_queries: 88,
     query_pow_bits: 20,

@@ -47,6 +47,7 @@ fn split(v: u32) -> (Val, Val) {
 fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     let mut r = [Val::ZERO; cpu::WIDTH];
     r[cpu::pc] = f(pc);
+    r[cpu::real] = Val::ONE;
     r[cpu::rs1] = f(u32::from(i.rs1));
     r[cpu::rs2] = f(u32::from(i.rs2));
     r[cpu::rd] = f(u32::from(i.rd));
@@ -64,7 +65,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
             }
         }
         Op::Lui | Op::Auipc => {
-            r[cpu::f_const] = Val::ONE;
             let k = if i.op == Op::Lui { i.imm } else { pc.wrapping_add(i.imm) };
             (r[cpu::k_lo], r[cpu::k_hi]) = split(k);
         }
@@ -96,9 +96,9 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         Op::Ecall => {
             r[cpu::f_ecall] = Val::ONE;
         }
-        // FENCE, the one op left: a constant that writes nothing, so it falls through to pc + 4
-        // and touches nothing.
-        _ => r[cpu::f_const] = Val::ONE,
+        // FENCE, the one op left: a constant (no class flag, `air::f_const`) that writes
+        // nothing, so it falls through to pc + 4 and touches nothing.
+        _ => {}
     }
     if i.rd == 0 && !i.op.is_branch() && !i.op.is_store() {
         r[cpu::rd] = f(u32::from(SINK));
