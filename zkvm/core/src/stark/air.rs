@@ -20,8 +20,8 @@
 //!     [`op_tag::WORD`]; field q_lo, the sub-word table sends it for the other loads and
 //!     stores) and the low limb of the CPU's own ADD/SUB result on other rows (tag
 //!     [`op_tag::LIMB`]; field c_lo);
-//!   - syscalls (tag = an [`op_tag`]; fields idx_lo, idx_hi, lo, hi) against the public I/O
-//!     table.
+//!   - syscalls (tag = an [`op_tag`]; fields idx_lo, idx_hi, lo, hi, the exit code in both
+//!     halves for HALT) against the public I/O table.
 //!
 //!   A row makes at most one of these requests, so the CPU sends them as one exclusive group
 //!   (one LogUp column instead of three; the selectors are zero on padding rows).
@@ -66,7 +66,8 @@ pub mod op_tag {
     pub const INPUT: u32 = 0x100;
     /// `WRITE_OUTPUT`: (index, word).
     pub const OUTPUT: u32 = 0x101;
-    /// `HALT`: (0, exit code).
+    /// `HALT`: (exit code, exit code): a0 as the second access reads it and as the third
+    /// writes it back, so that all three syscalls send (a0, the third access's value).
     pub const EXIT: u32 = 0x102;
     /// Loads and stores: the low part of the word address is below 2^14 (the range table
     /// answers).
@@ -578,16 +579,16 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.assert_zero(x(cpu::f_ecall) * x(cpu::a_hi));
     // Every request to another table, at most one per row (see the module doc): the ALU call
     // (an operation other than the CPU's own ADD/SUB), the sub-word load or store (the table
-    // relates the word, offset and rs2 to the loaded value or the stored word), READ_INPUT
-    // (index a0, the word written to a0), WRITE_OUTPUT (index a0, a1 read by the third access)
-    // and HALT (exit code a0).
+    // relates the word, offset and rs2 to the loaded value or the stored word), and a syscall:
+    // a0 (the second access) with the third access's value, which is the word READ_INPUT
+    // writes to a0, the a1 WRITE_OUTPUT reads, or for HALT a0 again (written back unchanged).
+    // One branch for the three (the tag picks the syscall) is fewer extension-field products
+    // per row where Plonky3 evaluates the group's constraint.
     let alu_en = x(cpu::f_alu) + x(cpu::f_jalr) + x(cpu::f_branch) + x(cpu::f_load) + x(cpu::f_store);
     let z0 = || AB::Expr::ZERO;
-    let io = |kind: u32, idx: [AB::Expr; 2], val: [usize; 2]| {
-        let [i_lo, i_hi] = idx;
-        op_fields(vec![c::<AB>(kind), i_lo, i_hi, x(val[0]), x(val[1])])
-    };
-    let b_idx = || [x(cpu::b_lo), x(cpu::b_hi)];
+    let syscall_tag = c::<AB>(op_tag::INPUT) * x(cpu::s_read)
+        + c::<AB>(op_tag::OUTPUT) * x(cpu::s_write)
+        + c::<AB>(op_tag::EXIT) * x(cpu::s_halt);
     let sub_word = |word: [usize; 2], rs2_lo: AB::Expr| {
         let [w_lo, w_hi] = word;
         vec![x(cpu::op), x(cpu::off), x(w_lo), x(w_hi), rs2_lo, x(cpu::r_lo), x(cpu::r_hi), q_lo.clone()]
@@ -611,9 +612,10 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         (x(cpu::sub_store), sub_word([cpu::rdp_lo, cpu::rdp_hi], x(cpu::b_lo))),
         (word_access, op_fields(vec![c::<AB>(op_tag::WORD), q_lo.clone()])),
         (own - ls.clone(), op_fields(vec![c::<AB>(op_tag::LIMB), x(cpu::c_lo)])),
-        (x(cpu::s_read), io(op_tag::INPUT, b_idx(), [cpu::r_lo, cpu::r_hi])),
-        (x(cpu::s_write), io(op_tag::OUTPUT, b_idx(), [cpu::rdp_lo, cpu::rdp_hi])),
-        (x(cpu::s_halt), io(op_tag::EXIT, [z0(), z0()], [cpu::b_lo, cpu::b_hi])),
+        (
+            x(cpu::s_read) + x(cpu::s_write) + x(cpu::s_halt),
+            op_fields(vec![syscall_tag, x(cpu::b_lo), x(cpu::b_hi), x(cpu::r_lo), x(cpu::r_hi)]),
+        ),
     ];
     b.push_exclusive_interaction(
         OP,

@@ -239,7 +239,7 @@ pub fn io_table(input_tape: &[u32], outputs: &[(u32, u32)], exit_code: Option<u3
         push(op_tag::OUTPUT, k, w, false);
     }
     if let Some(code) = exit_code {
-        push(op_tag::EXIT, 0, code, false);
+        push(op_tag::EXIT, code, code, false);
     }
     let h = height(rows.len() / io::WIDTH);
     rows.resize(h * io::WIDTH, Val::ZERO);
