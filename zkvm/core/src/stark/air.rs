@@ -91,13 +91,17 @@ pub(crate) fn op_fields<E: PrimeCharacteristicRing>(mut fields: Vec<E>) -> Vec<E
 columns!(
     /// CPU columns: one row per executed instruction.
     cpu {
-        clk,
+        // Three times the row's cycle: its accesses' timestamps are `time + 1..3`.
+        time,
         // Decoded instruction (`DECODED`), checked against the ROM. `op` tags the row's `op`
-        // bus request (the ALU operation, or the sub-word load/store). Fields an instruction
-        // does not use carry others: JAL's target in `imm_lo`, a branch's in `k_lo`. `real`
-        // is 1 on rows that execute an instruction and 0 on padding; every instruction has
-        // one class, LUI/AUIPC/FENCE the one without a flag of its own (`f_const`).
-        pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd,
+        // bus request (the ALU operation, or the sub-word load/store). `reg1..3` are the
+        // memory-argument addresses of the registers the three accesses touch (`REG_BASE +
+        // rs1`; `REG_BASE + rs2`, 0 for loads; `REG_BASE + rd`, 0 for stores), so that the
+        // accesses' addresses are few terms. Fields an instruction does not use carry others:
+        // JAL's target in `imm_lo`, a branch's in `k_lo`. `real` is 1 on rows that execute an
+        // instruction and 0 on padding; every instruction has one class, LUI/AUIPC/FENCE the
+        // one without a flag of its own (`f_const`).
+        pc, op, imm_lo, imm_hi, k_lo, k_hi, reg1, reg2, reg3,
         f_alu, real, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall,
         op_add, op_sub, sub_load, sub_store,
         // Carries of the CPU's own ADD/SUB.
@@ -137,8 +141,8 @@ pub mod branch {
     /// (a branch's target is `k_lo`).
     pub const eqtype: usize = cpu::k_hi;
     /// Decoded: BNE/BGE/BGEU (the branch jumps when the relation does not hold), in the ROM
-    /// field `rd` (a branch writes no register, so its third access is disabled).
-    pub const neg: usize = cpu::rd;
+    /// field `reg3` (a branch writes no register, so its third access is disabled).
+    pub const neg: usize = cpu::reg3;
 }
 
 /// JALR accesses no data word, so the bit it clears from its target (`rs1 + imm`) rides in
@@ -153,7 +157,7 @@ pub const SLTU: usize = cpu::k_lo;
 columns!(
     /// Program ROM preprocessed columns: the CPU's `ROM_FIELDS` verbatim, then its `FLAGS`
     /// packed into one field element.
-    rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, rs1, rs2, rd, flags }
+    rom { pc, op, imm_lo, imm_hi, k_lo, k_hi, reg1, reg2, reg3, flags }
 );
 
 /// The instruction classes with a flag column, the first seven `FLAGS`. A real row has at
@@ -172,7 +176,7 @@ pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::sub_store;
 
 /// Decoded fields the ROM message carries as they are, in `rom` column order.
 pub const ROM_FIELDS: [usize; 9] =
-    [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::rs1, cpu::rs2, cpu::rd];
+    [cpu::pc, cpu::op, cpu::imm_lo, cpu::imm_hi, cpu::k_lo, cpu::k_hi, cpu::reg1, cpu::reg2, cpu::reg3];
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
 /// instead of eleven halves the ROM commitment every verifier recomputes per segment. The
@@ -367,7 +371,7 @@ impl BaseAir<Val> for VmAir {
 
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self.table {
-            Table::Cpu => vec![cpu::real, cpu::pc, cpu::clk],
+            Table::Cpu => vec![cpu::real, cpu::pc, cpu::time],
             _ => vec![],
         }
     }
@@ -440,11 +444,11 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     // Start, step and end of the segment.
     b.when_first_row().assert_one(real.clone());
     b.when_first_row().assert_eq(x(cpu::pc), start_pc);
-    b.when_first_row().assert_zero(x(cpu::clk));
+    b.when_first_row().assert_zero(x(cpu::time));
     {
         let mut t = b.when_transition();
         t.assert_zero(next_real.clone() * (one.clone() - real.clone()));
-        t.assert_zero(next_real.clone() * (nx(cpu::clk) - x(cpu::clk) - one.clone()));
+        t.assert_zero(next_real.clone() * (nx(cpu::time) - x(cpu::time) - c::<AB>(3)));
         // Real rows end only at a HALT, and nothing runs after one.
         t.assert_zero((real.clone() - next_real.clone()) * (one.clone() - x(cpu::s_halt)));
         t.assert_zero(x(cpu::s_halt) * next_real);
@@ -622,31 +626,30 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         requests.into_iter().map(|(flag, fields)| (flag, Count::bounded(AB::Expr::ONE, 1), fields)),
     );
 
-    // Memory accesses at timestamps 3·clk + 1..3. No instruction makes more than three: the
+    // Memory accesses at timestamps `time + 1..3`. No instruction makes more than three: the
     // first reads rs1 (a7 for ecall); the second reads rs2 (a0 for ecall) or, for a load, the
     // data word; the third writes rd (the sink for x0, a0 for ecall, or reads a1 for
     // WRITE_OUTPUT) or, for a store, the data word; branches make no third access. The ROM
-    // decodes rs2 = 0 for loads and rd = 0 for stores, and `s_write` is zero off ecall rows,
-    // so each address below is one of its cases.
-    let ts = |k: u32| c::<AB>(3) * x(cpu::clk) + c::<AB>(k);
-    let reg_or = |flag: usize| c::<AB>(REG_BASE) * (one.clone() - x(flag));
+    // decodes `reg2` = 0 for loads and `reg3` = 0 for stores, and `s_write` is zero off ecall
+    // rows, so each address below is one of its cases.
+    let ts = |k: u32| x(cpu::time) + c::<AB>(k);
     let accesses = [
         (
-            c::<AB>(REG_BASE) + x(cpu::rs1),
+            x(cpu::reg1),
             (cpu::a_lo, cpu::a_hi),
             (cpu::a_lo, cpu::a_hi),
             (cpu::d1_lo, cpu::d1_hi),
             real.clone(),
         ),
         (
-            reg_or(cpu::f_load) + x(cpu::rs2) + x(cpu::q_load),
+            x(cpu::reg2) + x(cpu::q_load),
             (cpu::b_lo, cpu::b_hi),
             (cpu::b_lo, cpu::b_hi),
             (cpu::d2_lo, cpu::d2_hi),
             real.clone(),
         ),
         (
-            reg_or(cpu::f_store) + x(cpu::rd) + x(cpu::s_write) + x(cpu::q) - x(cpu::q_load),
+            x(cpu::reg3) + x(cpu::s_write) + x(cpu::q) - x(cpu::q_load),
             (cpu::rdp_lo, cpu::rdp_hi),
             (cpu::r_lo, cpu::r_hi),
             (cpu::d3_lo, cpu::d3_hi),

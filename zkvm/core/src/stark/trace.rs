@@ -48,9 +48,15 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     let mut r = [Val::ZERO; cpu::WIDTH];
     r[cpu::pc] = f(pc);
     r[cpu::real] = Val::ONE;
-    r[cpu::rs1] = f(u32::from(i.rs1));
-    r[cpu::rs2] = f(u32::from(i.rs2));
-    r[cpu::rd] = f(u32::from(i.rd));
+    let reg = |r: u8| f(REG_BASE + u32::from(r));
+    r[cpu::reg1] = reg(i.rs1);
+    if !i.op.is_load() {
+        r[cpu::reg2] = reg(i.rs2);
+    }
+    // Writes to x0 go to the sink; a branch's `reg3` holds its `neg` flag (below).
+    if !i.op.is_store() {
+        r[cpu::reg3] = reg(if i.rd == 0 { SINK } else { i.rd });
+    }
     // The CPU adds `imm + rs2` as the second operand (`imm` alone for stores): the decoder
     // reads x0 as rs2 where the immediate is the operand, and the ROM leaves `imm` zero where
     // rs2 is.
@@ -99,9 +105,6 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
         // FENCE, the one op left: a constant (no class flag, `air::f_const`) that writes
         // nothing, so it falls through to pc + 4 and touches nothing.
         _ => {}
-    }
-    if i.rd == 0 && !i.op.is_branch() && !i.op.is_store() {
-        r[cpu::rd] = f(u32::from(SINK));
     }
     let call = alu_call(i.op);
     if r[cpu::sub_load] == Val::ZERO && r[cpu::sub_store] == Val::ZERO {
@@ -516,7 +519,7 @@ fn segment(
         let rom_row_idx = rom.index[code_idx].expect("executed instructions decode");
         rom_mult[rom_row_idx] += 1;
         let decoded = rom.decoded(rom_row_idx);
-        row[cpu::clk] = f(clk as u32);
+        row[cpu::time] = f(3 * clk as u32);
         row[DECODED].copy_from_slice(decoded);
         let i = s.instr;
         let is = |c: usize| decoded[c - cpu::pc] == Val::ONE;
