@@ -100,10 +100,11 @@ columns!(
         // accesses' addresses are few terms. Fields an instruction does not use carry others:
         // JAL's target in `imm_lo`, a branch's in `k_lo`. `real` is 1 on rows that execute an
         // instruction and 0 on padding; every instruction has one class, LUI/AUIPC/FENCE the
-        // one without a flag of its own (`f_const`).
+        // one without a flag of its own (`f_const`). `flags` packs the boolean ones as the ROM
+        // does (`pack_flags`).
         pc, op, imm_lo, imm_hi, k_lo, k_hi, reg1, reg2, reg3,
         f_alu, real, f_jal, f_jalr, f_branch, f_load, f_store, f_ecall,
-        op_add, op_sub, sub_load, sub_store,
+        op_add, op_sub, sub_load, sub_store, flags,
         // Carries of the CPU's own ADD/SUB.
         k0, k1,
         // The three accesses' values (see `eval_cpu`): rs1 (or a7); rs2, a0 or the loaded word;
@@ -172,7 +173,7 @@ pub fn f_const<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> E {
 }
 
 /// The CPU columns holding an instruction's decoded fields (the ROM's content, unpacked).
-pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::sub_store;
+pub const DECODED: std::ops::RangeInclusive<usize> = cpu::pc..=cpu::flags;
 
 /// Decoded fields the ROM message carries as they are, in `rom` column order.
 pub const ROM_FIELDS: [usize; 9] =
@@ -180,9 +181,11 @@ pub const ROM_FIELDS: [usize; 9] =
 
 /// Decoded boolean fields, packed as bit `i` of the ROM's `flags` column: one field element
 /// instead of eleven halves the ROM commitment every verifier recomputes per segment. The
-/// CPU constrains each to be boolean, which makes the packing unique. The first seven are
-/// the instruction classes (`CLASSES`); `real` is the `rom` message's multiplicity and
-/// `f_const` follows from the two.
+/// CPU constrains each to be boolean, which makes the packing unique, and keeps the packed
+/// value in a column of its own: as a sum in the `rom` message it would be forty expression
+/// nodes for Plonky3 to walk per row. The first seven are the instruction classes
+/// (`CLASSES`); `real` is the `rom` message's multiplicity and `f_const` follows from the
+/// two.
 pub const FLAGS: [usize; 11] = [
     cpu::f_alu,
     cpu::f_jal,
@@ -197,11 +200,14 @@ pub const FLAGS: [usize; 11] = [
     cpu::sub_store,
 ];
 
+/// `FLAGS` packed as bits, `col` reading CPU columns.
+pub fn pack_flags<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> E {
+    FLAGS.iter().enumerate().fold(E::ZERO, |acc, (i, &c)| acc + col(c) * E::from_u32(1 << i))
+}
+
 /// The `rom` bus message of a CPU row or decoded instruction, `col` reading CPU columns.
 pub fn rom_message<E: PrimeCharacteristicRing>(col: impl Fn(usize) -> E) -> Vec<E> {
-    let mut msg: Vec<E> = ROM_FIELDS.iter().map(|&c| col(c)).collect();
-    msg.push(FLAGS.iter().enumerate().fold(E::ZERO, |acc, (i, &c)| acc + col(c) * E::from_u32(1 << i)));
-    msg
+    ROM_FIELDS.iter().chain([&cpu::flags]).map(|&c| col(c)).collect()
 }
 
 columns!(
@@ -459,6 +465,7 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
     b.when_last_row().assert_zero((one.clone() - is_last.clone()) * (one.clone() - real.clone()));
 
     // The instruction at pc is the ROM's.
+    b.assert_eq(x(cpu::flags), pack_flags(x));
     send(b, "rom", rom_message(x), real.clone());
     // Padding rows have no decoded flags (booleans summing to zero are all zero), so requests
     // and accesses can be selected by the flags alone.

@@ -10,7 +10,7 @@ use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
     DECODED, JALR_BIT, REG_BASE, SINK, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io,
-    op_tag, range, rom, rom_message, subword,
+    op_tag, pack_flags, range, rom, rom_message, subword,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -113,6 +113,7 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     // The ADD and SUB calls the CPU does itself rather than through the `op` bus.
     r[cpu::op_add] = Val::from_bool(call == Some(Op::Add));
     r[cpu::op_sub] = Val::from_bool(call == Some(Op::Sub));
+    r[cpu::flags] = pack_flags(|c| r[c]);
     r
 }
 
@@ -137,7 +138,7 @@ fn uses_borrow(op: Op) -> bool {
 }
 
 /// Width of an instruction's decoded fields.
-const DECODED_WIDTH: usize = cpu::sub_store - cpu::pc + 1;
+const DECODED_WIDTH: usize = cpu::flags - cpu::pc + 1;
 
 /// The program's instructions decoded once: the ROM table and the CPU's decoded fields.
 pub struct Rom {
