@@ -664,8 +664,9 @@ fn eval_cpu<AB: InteractionBuilder<F = Val>>(b: &mut AB) {
         ),
     ];
     for (k, (addr, (plo, phi), (nlo, nhi), (dlo, dhi), en)) in accesses.into_iter().enumerate() {
-        // The previous access's timestamp is `now - 1 - gap` with the gap `d_lo + 2^16·d_hi`
-        // range checked below 2^24, so it is earlier than `now` without a column of its own.
+        // The previous access's timestamp is `now - 1 - gap` (`now = ts(k + 1)`) with the gap
+        // `d_lo + 2^16·d_hi` range checked below 2^24, so it is earlier than `now` without a
+        // column of its own.
         let prev = ts(k as u32) - x(dlo) - two16.clone() * x(dhi);
         recv(b, "mem", vec![addr.clone(), x(plo), x(phi), prev], en.clone());
         send(b, "mem", vec![addr, x(nlo), x(nhi), ts(k as u32 + 1)], en.clone());
