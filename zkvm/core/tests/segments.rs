@@ -329,7 +329,7 @@ fn writes_to_x0_keep_it_zero_across_segments() {
     assert_eq!(proven.output, 0u32.to_le_bytes(), "x0 reads zero");
     verify_program(&program, b"", &proven.output, EXIT, &proven.proof).expect("verifies");
     // The sink is in the first segment's boundary with the last value written to it.
-    let sink = nexus_zkvm::stark::air::REG_BASE + u32::from(nexus_zkvm::stark::air::SINK);
+    let sink = nexus_zkvm::stark::air::reg_addr(nexus_zkvm::stark::air::SINK);
     let first = &proven.proof.segments[0];
     let at = first.touched.iter().position(|&(addr, _)| addr == sink).expect("the sink is touched");
     let mut bad = copy(&proven.proof);

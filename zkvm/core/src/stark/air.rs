@@ -59,6 +59,16 @@ pub const REG_BASE: u32 = 1 << 29;
 /// every row but a branch makes its third access without a flag saying whether it writes.
 pub const SINK: u8 = 32;
 
+/// The memory-argument address of register slot `r` (x0..x31, or the sink).
+pub const fn reg_addr(r: u8) -> u32 {
+    REG_BASE + r as u32
+}
+
+/// The register slot an instruction's rd write goes to: rd, or the sink for x0.
+pub const fn write_slot(rd: u8) -> u8 {
+    if rd == 0 { SINK } else { rd }
+}
+
 /// `op` bus tags above every `Op` (the ALU and sub-word tags): syscalls and the word-address
 /// check.
 pub mod op_tag {

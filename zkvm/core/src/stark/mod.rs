@@ -39,7 +39,7 @@ use p3_util::log2_strict_usize;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use self::air::{REG_BASE, SINK, Table, VmAir};
+use self::air::{SINK, Table, VmAir, reg_addr};
 use self::config::{Config, PARAMS, Params, Val, make_config, params_by_id};
 use self::security::{SecurityReport, combined_report, security_report};
 use self::trace::{SegmentFacts, StateRow, Witness, for_each_segment, height, preprocessed};
@@ -394,7 +394,7 @@ pub fn verify_program(
         }
         let mut state = Vec::with_capacity(seg.touched.len());
         for (j, &(addr, fin)) in seg.touched.iter().enumerate() {
-            if addr > REG_BASE + u32::from(SINK) || (j > 0 && addr <= seg.touched[j - 1].0) {
+            if addr > reg_addr(SINK) || (j > 0 && addr <= seg.touched[j - 1].0) {
                 return Err(bad(format!("boundary address {addr:#x} out of range or out of order")));
             }
             state.push(StateRow { addr, init: memory.get(&addr).copied().unwrap_or(0), fin });

@@ -10,7 +10,7 @@ use p3_matrix::dense::RowMajorMatrix;
 
 use super::air::{
     DECODED, JALR_BIT, REG_BASE, SINK, SLTU, Table, boundary, boundary_main, branch, cpu, cpu_pv, f, io,
-    op_tag, pack_flags, range, rom, rom_message, subword,
+    op_tag, pack_flags, range, reg_addr, rom, rom_message, subword, write_slot,
 };
 use super::alu::AluTrace;
 use super::config::Val;
@@ -48,14 +48,14 @@ fn decode_row(pc: u32, i: &Instr) -> [Val; cpu::WIDTH] {
     let mut r = [Val::ZERO; cpu::WIDTH];
     r[cpu::pc] = f(pc);
     r[cpu::real] = Val::ONE;
-    let reg = |r: u8| f(REG_BASE + u32::from(r));
+    let reg = |r: u8| f(reg_addr(r));
     r[cpu::reg1] = reg(i.rs1);
     if !i.op.is_load() {
         r[cpu::reg2] = reg(i.rs2);
     }
     // Writes to x0 go to the sink; a branch's `reg3` holds its `neg` flag (below).
     if !i.op.is_store() {
-        r[cpu::reg3] = reg(if i.rd == 0 { SINK } else { i.rd });
+        r[cpu::reg3] = reg(write_slot(i.rd));
     }
     // The CPU adds `imm + rs2` as the second operand (`imm` alone for stores): the decoder
     // reads x0 as rs2 where the immediate is the operand, and the ROM leaves `imm` zero where
@@ -373,7 +373,7 @@ struct MemState {
 impl MemState {
     /// Records an access to a register at `now`; returns the previous timestamp.
     fn reg(&mut self, r: u8, now: u32) -> u32 {
-        self.touched.entry(REG_BASE + u32::from(r)).or_insert(self.regs[usize::from(r)]);
+        self.touched.entry(reg_addr(r)).or_insert(self.regs[usize::from(r)]);
         std::mem::replace(&mut self.reg_ts[usize::from(r)], now)
     }
     /// Records an access to data word `waddr` (holding `before`) at `now`; returns the previous
@@ -462,8 +462,7 @@ pub fn for_each_segment<E: From<TraceError>>(
         let last = machine.exit_code.is_some();
         let witness = segment(program, &rom, &input_tape, &machine, start_pc, start_regs, &steps)?;
         drop(steps);
-        let sink_addr = REG_BASE + u32::from(SINK);
-        sink = witness.facts.state.iter().find(|r| r.addr == sink_addr).map_or(sink, |r| r.fin);
+        sink = witness.facts.state.iter().find(|r| r.addr == reg_addr(SINK)).map_or(sink, |r| r.fin);
         each(witness)?;
         if last {
             break;
@@ -592,13 +591,7 @@ fn segment(
         // The value the third access writes (to the sink when rd = x0): the AIR ties it to its
         // source whatever rd is.
         let write_output = s.syscall == Some(crate::emu::syscall::WRITE_OUTPUT);
-        let third = if write_output {
-            11
-        } else if i.rd == 0 {
-            SINK
-        } else {
-            i.rd
-        };
+        let third = if write_output { 11 } else { write_slot(i.rd) };
         let new_val = match (i.op, data) {
             // The borrow of the CPU's SUB.
             (Op::Sltu, _) => row[cpu::k1].as_canonical_u32(),
