@@ -68,22 +68,40 @@ fn main() {
     let t2 = Instant::now();
     verify_program(&program, &input, &proven.output, proven.exit_code, &proof).expect("verifies");
     let warm_ms = t2.elapsed().as_secs_f64() * 1e3;
-    // Table heights per segment: where the rows (and so the time and memory) go.
+    // Table heights and committed widths per segment: where the rows (and so the time and
+    // memory) go. A committed cell is one base-field value per trace row in the main,
+    // preprocessed, LogUp (four per extension column) or quotient (four per chunk) trace; the
+    // prover's CPU time has been close to proportional to their sum (BENCHMARKS.md).
+    let mut cells = 0u64;
     for (k, s) in proof.segments.iter().enumerate() {
         let tables = nexus_zkvm::stark::air::Table::from_mask(s.tables).expect("proven table set");
-        let heights: Vec<String> =
-            tables.iter().zip(&s.stark.degree_bits).map(|(t, b)| format!("{t:?} 2^{b}")).collect();
-        println!("segment {k}: {}", heights.join(", "));
+        let opened = &s.stark.opened_values.instances;
+        let shown: Vec<String> = tables
+            .iter()
+            .zip(&s.stark.degree_bits)
+            .zip(opened)
+            .map(|((t, &b), o)| {
+                let base = &o.base_opened_values;
+                let width = base.trace_local.len()
+                    + base.preprocessed.as_ref().map_or(0, |p| p.local.len())
+                    + o.permutation_local.len()
+                    + base.quotient_chunks.iter().map(Vec::len).sum::<usize>();
+                cells += (width as u64) << b;
+                format!("{t:?} 2^{b} ×{width}")
+            })
+            .collect();
+        println!("segment {k}: {}", shown.join(", "));
     }
     let largest_segment =
         proof.segments.iter().map(|s| postcard::to_allocvec(s).map_or(0, |b| b.len())).max().unwrap_or(0);
     println!(
         "{name}: cycles {} | segments {} | wall {wall:.2} s | cpu {cpu:.2} s | {:.0} cycles/cpu-s | peak RSS {:.0} MiB | \
-         proof {} KiB (largest segment {} KiB) | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
+         {:.1} committed cells/cycle | proof {} KiB (largest segment {} KiB) | verify {cold_ms:.1} ms (cached commitment {warm_ms:.1} ms) | security {} conjectured / {} proven bits",
         proven.cycles,
         proof.segments.len(),
         proven.cycles as f64 / cpu,
         peak_rss_bytes().unwrap_or(0) as f64 / 1048576.0,
+        cells as f64 / proven.cycles as f64,
         bytes.len() / 1024,
         largest_segment / 1024,
         proven.security.conjectured_bits,
